@@ -1,0 +1,46 @@
+# Two commands: `make run` (set up, build the index, serve) and `make test` (set up, lint, test).
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-dev
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+PYTEST_ARGS ?=
+
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: install run index test lint format bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(BIN)/pip install --disable-pip-version-check -q "torch==2.13.0"
+	$(BIN)/pip install --disable-pip-version-check -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+index: install
+	$(BIN)/assistant index build
+
+run: index
+	$(BIN)/assistant similar "checkout p99 went from 150 ms to 2.5 s after the deploy, pods OOMKilled"
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: lint
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: install
+	$(PY) bench/retrieval.py
+
+clean:
+	rm -rf $(VENV) index/*/ index/current .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,33 @@
+"""The ``assistant`` command: thin typer commands over the core; errors become one-line fixes."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from ..errors import AssistantError
+from . import index_cmd, labels_cmd, search_cmd
+from .output import err_console
+
+app = typer.Typer(
+    name="assistant",
+    help="Find similar past incidents and draft a diagnosis that cites them.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(labels_cmd.app, name="labels")
+app.add_typer(index_cmd.app, name="index")
+search_cmd.register(app)
+
+
+def main() -> None:
+    try:
+        app()
+    except AssistantError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        sys.exit(130)

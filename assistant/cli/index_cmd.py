@@ -1,0 +1,80 @@
+"""``assistant index``: build and inspect the index."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .. import core
+from ..encoders import make_encoder
+from ..errors import LabelError
+from ..index import load_current
+from ..labels import load_labels
+from .output import console, err_console, print_json, progress_bar, settings_with
+
+app = typer.Typer(help="Build and inspect the search index.", no_args_is_help=True)
+
+LabelsOpt = Annotated[Path | None, typer.Option("--labels", help="Labels folder (default: labels/).")]
+IndexOpt = Annotated[Path | None, typer.Option("--index", help="Index folder (default: index/).")]
+
+
+@app.command("build")
+def build_cmd(
+    labels: LabelsOpt = None,
+    index: IndexOpt = None,
+    strict: Annotated[bool, typer.Option(help="Fail if any label is invalid.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the manifest as JSON.")] = False,
+) -> None:
+    """Embed every valid label and swap index/current to the new build."""
+    settings = settings_with(labels_dir=labels, index_dir=index)
+    result = load_labels(settings.labels_dir)
+    for problem in result.problems:
+        err_console.print(f"[yellow]skipped[/] {problem}", highlight=False)
+    if strict and result.problems:
+        raise LabelError(result.problems)
+    if not result.labels and result.problems:
+        raise LabelError(result.problems)
+    with err_console.status(f"loading encoder {settings.encoder}…"):
+        encoder = make_encoder(settings.encoder)
+    with progress_bar("embedding passages") as update:
+        report = core.build(settings, labels=result, encoder=encoder, progress=update)
+    m = report.manifest
+    if as_json:
+        print_json(m.model_dump(mode="json"))
+        return
+    console.print(
+        f"built {report.path} — {m.labels} labels, {m.passages} passages "
+        f"({m.embedded_passages} embedded, {m.reused_passages} reused), {m.skipped_files} files skipped",
+        highlight=False,
+    )
+
+
+@app.command()
+def info(
+    index: IndexOpt = None,
+    labels: LabelsOpt = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Show the current build's manifest and whether labels changed since."""
+    settings = settings_with(labels_dir=labels, index_dir=index)
+    loaded = load_current(settings.index_dir)
+    stale = loaded.stale_files(settings.labels_dir)
+    m = loaded.manifest
+    if as_json:
+        print_json(
+            {**m.model_dump(mode="json", exclude={"files"}), "path": str(loaded.path), "stale_files": stale}
+        )
+        return
+    console.print(f"[bold]{loaded.path}[/]", highlight=False)
+    console.print(f"built {m.built_at:%Y-%m-%d %H:%M:%S} UTC with {m.encoder} (dim {m.dim})")
+    console.print(f"{m.labels} labels, {m.passages} passages")
+    if stale:
+        console.print(
+            f"[yellow]stale: {len(stale)} label files changed since; run `assistant index build`[/]"
+        )
+        for name in stale[:20]:
+            console.print(f"  {name}", highlight=False)
+    else:
+        console.print("[green]up to date with the labels folder[/]")

@@ -1,0 +1,122 @@
+"""The one core object every surface adapts: ``Assistant`` owns the index and the encoder."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from .encoders import BUNDLED, FAKE, Encoder, FakeEncoder, make_encoder
+from .errors import NotFound, QueryError
+from .index import BuildReport, IncidentRecord, LoadedIndex, build_index, load_current
+from .labels import LabelSet, load_labels
+from .models import Match, PassageHit, SimilarResult
+from .retrieval import group_by_incident, rrf, seen_before
+from .settings import Settings
+
+MINILM_ID = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def encoder_id(name: str) -> str:
+    """The id an encoder records in a manifest, known without loading the model."""
+    return {BUNDLED: MINILM_ID, FAKE: FakeEncoder().id}.get(name, name)
+
+
+def clean_query(text: str, *, max_chars: int) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise QueryError(
+            "the query is empty", hint="describe what you see, e.g. 'checkout p99 2s, pods OOMKilled'"
+        )
+    if len(text) > max_chars:
+        raise QueryError(
+            f"the query is {len(text)} characters long; the limit is {max_chars}",
+            hint="shorten it to the symptoms, or raise ASSISTANT_MAX_QUERY_CHARS",
+        )
+    return text
+
+
+def build(
+    settings: Settings,
+    *,
+    labels: LabelSet | None = None,
+    encoder: Encoder | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> BuildReport:
+    """Build the index from ``settings.labels_dir`` (invalid labels skipped; see ``labels.problems``)."""
+    labels = labels if labels is not None else load_labels(settings.labels_dir)
+    return build_index(
+        labels=labels,
+        labels_root=settings.labels_dir,
+        index_dir=settings.index_dir,
+        encoder=encoder or make_encoder(settings.encoder),
+        batch_size=settings.encode_batch_size,
+        keep=settings.keep_builds,
+        progress=progress,
+    )
+
+
+class Assistant:
+    def __init__(self, *, settings: Settings, index: LoadedIndex, encoder: Encoder) -> None:
+        self.settings = settings
+        self.index = index
+        self.encoder = encoder
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None, *, encoder: Encoder | None = None) -> Assistant:
+        """Load the current index (checked against the configured encoder), then the encoder."""
+        settings = settings or Settings()
+        expected = encoder.id if encoder else encoder_id(settings.encoder)
+        index = load_current(settings.index_dir, expected_encoder=expected)
+        return cls(settings=settings, index=index, encoder=encoder or make_encoder(settings.encoder))
+
+    def similar(self, text: str, k: int | None = None, *, query_id: str | None = None) -> SimilarResult:
+        """The ``k`` most similar past incidents and the seen-before verdict."""
+        query = clean_query(text, max_chars=self.settings.max_query_chars)
+        k = k or self.settings.default_k
+        if k < 1:
+            raise QueryError(f"k must be at least 1, got {k}")
+        s = self.settings
+        vector = self.encoder.encode([query])[0]
+        dense = self.index.dense_search(vector, s.candidates)
+        sparse = self.index.sparse_search(query, s.candidates)
+        fused = rrf([[r for r, _ in dense], [r for r, _ in sparse]], k=s.rrf_k)
+        similarity = self.index.cosine(vector, list(fused))
+        hits = group_by_incident(
+            fused,
+            incident_of=[p.incident_id for p in self.index.passages],
+            similarity=similarity,
+            max_score=2.0 / (s.rrf_k + 1),
+        )[:k]
+        matches = [self._match(h.incident_id, h.score, h.similarity, h.rows) for h in hits]
+        verdict = seen_before(
+            matches[0].similarity if matches else None,
+            center=s.seen_center,
+            scale=s.seen_scale,
+            yes=s.seen_yes,
+            maybe=s.seen_maybe,
+        )
+        return SimilarResult(id=query_id, query=query, matches=matches, seen_before=verdict)
+
+    def _match(self, incident_id: str, score: float, similarity: float, rows: list[int]) -> Match:
+        record = self.incident(incident_id)
+        passages = [self.index.passages[r] for r in rows]
+        return Match(
+            id=record.id,
+            title=record.title,
+            category=record.category,
+            subtype=record.subtype,
+            score=round(score, 4),
+            similarity=round(similarity, 4),
+            passages=[PassageHit(kind=p.kind, text=p.text) for p in passages],
+        )
+
+    def incident(self, incident_id: str) -> IncidentRecord:
+        try:
+            return self.index.incidents[incident_id]
+        except KeyError:
+            raise NotFound(
+                f"no incident {incident_id!r} in the index", hint="check the id with `assistant similar`"
+            ) from None
+
+    def stale_files(self) -> list[str]:
+        return self.index.stale_files(Path(self.settings.labels_dir))

@@ -1,0 +1,323 @@
+"""On-disk index builds: ``index/<build-id>/`` (FAISS, BM25, passages, labels, manifest) and the
+``index/current`` link that is swapped atomically once a build is complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+from pydantic import BaseModel, ValidationError
+
+from .encoders import Encoder
+from .errors import IndexCorrupt, IndexMismatch, IndexMissing
+from .labels import Label, LabelSet, file_checksum, label_files
+from .passages import PASSAGE_FORMAT, Passage, build_passages
+from .sparse import SparseIndex
+
+CURRENT = "current"
+INDEX_FORMAT = 1
+_VERSIONED = (
+    "incident-assistant",
+    "faiss-cpu",
+    "bm25s",
+    "sentence-transformers",
+    "torch",
+    "numpy",
+    "pydantic",
+)
+
+Progress = Callable[[int, int], None]
+
+
+class LabelEntry(BaseModel):
+    id: str | None = None
+    """None for a file that was invalid at build time and skipped."""
+    checksum: str
+
+
+class Manifest(BaseModel):
+    format: int = INDEX_FORMAT
+    build_id: str
+    built_at: datetime
+    encoder: str
+    dim: int
+    passage_format: int
+    labels: int
+    passages: int
+    skipped_files: int
+    embedded_passages: int
+    reused_passages: int
+    files: dict[str, LabelEntry]
+    versions: dict[str, str]
+
+
+@dataclass(frozen=True)
+class IncidentRecord:
+    """What the index keeps of a label: enough to answer without the labels folder."""
+
+    id: str
+    title: str
+    category: str | None
+    subtype: str | None
+    file: str
+    raw: dict[str, Any]
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in _VERSIONED:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def _relative(file: str, root: Path) -> str:
+    try:
+        return Path(file).resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return Path(file).as_posix()
+
+
+def current_dir(index_dir: Path) -> Path:
+    return index_dir / CURRENT
+
+
+def read_manifest(build: Path) -> Manifest:
+    try:
+        return Manifest.model_validate_json((build / "manifest.json").read_bytes())
+    except FileNotFoundError as exc:
+        raise IndexMissing(f"no index at {build.parent}") from exc
+    except (ValidationError, ValueError) as exc:
+        raise IndexCorrupt(f"unreadable manifest in {build}: {exc}") from exc
+
+
+def _previous_vectors(index_dir: Path, encoder: Encoder) -> dict[tuple[str, str], np.ndarray]:
+    """Vectors of the current build, keyed by (label id, label checksum), when they can be reused."""
+    build = current_dir(index_dir)
+    try:
+        manifest = read_manifest(build)
+        if manifest.encoder != encoder.id or manifest.passage_format != PASSAGE_FORMAT:
+            return {}
+        dense = faiss.read_index(str(build / "dense.faiss"))
+        vectors = dense.reconstruct_n(0, dense.ntotal)
+        ids = [json.loads(line)["incident_id"] for line in (build / "passages.jsonl").open()]
+    except (IndexMissing, IndexCorrupt, OSError, RuntimeError, ValueError, KeyError):
+        return {}
+    checksums = {entry.id: entry.checksum for entry in manifest.files.values() if entry.id}
+    grouped: dict[tuple[str, str], list[np.ndarray]] = {}
+    for row, incident in enumerate(ids):
+        if incident in checksums:
+            grouped.setdefault((incident, checksums[incident]), []).append(vectors[row])
+    return {key: np.vstack(rows) for key, rows in grouped.items()}
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    manifest: Manifest
+    path: Path
+
+
+def build_index(
+    *,
+    labels: LabelSet,
+    labels_root: Path,
+    index_dir: Path,
+    encoder: Encoder,
+    batch_size: int = 32,
+    keep: int = 3,
+    progress: Progress | None = None,
+) -> BuildReport:
+    """Embed and index ``labels``, then point ``index_dir/current`` at the new build.
+
+    Passages of labels whose file checksum is unchanged since the current build reuse its vectors.
+    A failure at any point leaves the previous build serving.
+    """
+    index_dir.mkdir(parents=True, exist_ok=True)
+    previous = _previous_vectors(index_dir, encoder)
+    per_label = [(item, build_passages(item.label, item.raw)) for item in labels.labels]
+    passages = [p for _, ps in per_label for p in ps]
+
+    vectors: list[np.ndarray | None] = []
+    todo: list[int] = []
+    for item, ps in per_label:
+        reused = previous.get((item.label.id, item.checksum))
+        if reused is not None and len(reused) == len(ps):
+            vectors.extend(reused)
+        else:
+            todo.extend(range(len(vectors), len(vectors) + len(ps)))
+            vectors.extend([None] * len(ps))
+
+    if progress:
+        progress(0, len(todo))
+    for start in range(0, len(todo), batch_size):
+        rows = todo[start : start + batch_size]
+        encoded = encoder.encode([passages[r].text for r in rows])
+        for r, vec in zip(rows, encoded, strict=True):
+            vectors[r] = vec
+        if progress:
+            progress(min(start + batch_size, len(todo)), len(todo))
+
+    matrix = (
+        np.vstack([v for v in vectors if v is not None]).astype(np.float32)
+        if passages
+        else np.zeros((0, encoder.dim), dtype=np.float32)
+    )
+    ids = {item.file: item.label.id for item in labels.labels}
+    built_at = datetime.now(UTC)
+    build_id = built_at.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    staging = index_dir / f".staging-{build_id}"
+    staging.mkdir()
+    try:
+        dense = faiss.IndexFlatIP(encoder.dim)
+        dense.add(matrix)
+        faiss.write_index(dense, str(staging / "dense.faiss"))
+        SparseIndex.build([p.text for p in passages]).save(staging / "bm25")
+        with (staging / "passages.jsonl").open("w") as out:
+            out.writelines(p.model_dump_json() + "\n" for p in passages)
+        with (staging / "labels.jsonl").open("w") as out:
+            for item in labels.labels:
+                record = {
+                    "file": _relative(item.file, labels_root),
+                    "checksum": item.checksum,
+                    "raw": item.raw,
+                }
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        manifest = Manifest(
+            build_id=build_id,
+            built_at=built_at,
+            encoder=encoder.id,
+            dim=encoder.dim,
+            passage_format=PASSAGE_FORMAT,
+            labels=len(labels.labels),
+            passages=len(passages),
+            skipped_files=labels.files - len(labels.labels),
+            embedded_passages=len(todo),
+            reused_passages=len(passages) - len(todo),
+            files={
+                _relative(file, labels_root): LabelEntry(id=ids.get(file), checksum=checksum)
+                for file, checksum in labels.checksums.items()
+            },
+            versions=_versions(),
+        )
+        (staging / "manifest.json").write_text(manifest.model_dump_json(indent=2))
+        final = index_dir / build_id
+        staging.rename(final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    _point_current(index_dir, build_id)
+    _prune(index_dir, keep=keep)
+    return BuildReport(manifest=manifest, path=final)
+
+
+def _point_current(index_dir: Path, build_id: str) -> None:
+    link = index_dir / f".{CURRENT}-{uuid.uuid4().hex[:6]}"
+    os.symlink(build_id, link)
+    os.replace(link, current_dir(index_dir))
+
+
+def _prune(index_dir: Path, *, keep: int) -> None:
+    live = os.readlink(current_dir(index_dir))
+    builds = sorted(
+        (
+            p
+            for p in index_dir.iterdir()
+            if p.is_dir() and not p.is_symlink() and (p / "manifest.json").exists()
+        ),
+        key=lambda p: p.name,
+    )
+    others = [p for p in builds if p.name != live]
+    for old in others[: max(0, len(others) - (keep - 1))]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+class LoadedIndex:
+    """A read-only index build in memory: dense and sparse search over its passages."""
+
+    def __init__(self, build: Path, *, expected_encoder: str | None = None) -> None:
+        if not build.exists():
+            raise IndexMissing(f"no index at {build.parent}")
+        self.path = build.resolve()
+        self.manifest = read_manifest(build)
+        if expected_encoder is not None and self.manifest.encoder != expected_encoder:
+            raise IndexMismatch(
+                f"the index at {build.parent} was built with encoder {self.manifest.encoder!r}, "
+                f"but the configured encoder is {expected_encoder!r}"
+            )
+        try:
+            self.dense = faiss.read_index(str(build / "dense.faiss"))
+            self.sparse = SparseIndex.load(build / "bm25", self.manifest.passages)
+            with (build / "passages.jsonl").open() as f:
+                self.passages = [Passage.model_validate_json(line) for line in f]
+            self.incidents: dict[str, IncidentRecord] = {}
+            with (build / "labels.jsonl").open() as f:
+                for line in f:
+                    record = json.loads(line)
+                    self.incidents[_incident_id(record["raw"])] = _record(record)
+        except (OSError, RuntimeError, ValueError, KeyError) as exc:
+            raise IndexCorrupt(f"index build {build} is incomplete or unreadable: {exc}") from exc
+        if self.dense.ntotal != len(self.passages):
+            raise IndexCorrupt(
+                f"index build {build} has {self.dense.ntotal} vectors for {len(self.passages)} passages"
+            )
+
+    def dense_search(self, vector: np.ndarray, n: int) -> list[tuple[int, float]]:
+        if self.dense.ntotal == 0:
+            return []
+        scores, rows = self.dense.search(vector.reshape(1, -1), min(n, self.dense.ntotal))
+        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
+
+    def cosine(self, vector: np.ndarray, rows: list[int]) -> dict[int, float]:
+        """Exact query-passage cosine for the given rows (vectors are unit length)."""
+        if not rows:
+            return {}
+        stored = self.dense.reconstruct_batch(np.asarray(rows, dtype=np.int64))
+        return dict(zip(rows, (stored @ vector.reshape(-1)).tolist(), strict=True))
+
+    def sparse_search(self, text: str, n: int) -> list[tuple[int, float]]:
+        return self.sparse.search(text, n)
+
+    def stale_files(self, labels_root: Path) -> list[str]:
+        """Label files added, removed or changed since this build (relative paths)."""
+        current: dict[str, str] = {}
+        for path in label_files(labels_root):
+            try:
+                current[_relative(str(path), labels_root)] = file_checksum(path.read_bytes())
+            except OSError:
+                continue
+        built = {name: entry.checksum for name, entry in self.manifest.files.items()}
+        return sorted(name for name in current.keys() | built.keys() if current.get(name) != built.get(name))
+
+
+def _incident_id(raw: dict[str, Any]) -> str:
+    return str(raw["perf_observation"])
+
+
+def _record(record: dict[str, Any]) -> IncidentRecord:
+    label = Label.model_validate(record["raw"])
+    return IncidentRecord(
+        id=label.id,
+        title=label.display_title,
+        category=label.metadata.category,
+        subtype=label.metadata.subtype,
+        file=record["file"],
+        raw=record["raw"],
+    )
+
+
+def load_current(index_dir: Path, *, expected_encoder: str | None = None) -> LoadedIndex:
+    return LoadedIndex(current_dir(index_dir), expected_encoder=expected_encoder)

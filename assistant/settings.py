@@ -1,0 +1,58 @@
+"""Typed settings: environment variables prefixed ``ASSISTANT_`` and an optional ``assistant.toml``.
+
+Code receives a ``Settings`` instance; nothing else reads the environment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ASSISTANT_", toml_file="assistant.toml", extra="ignore", validate_default=True
+    )
+
+    # Corpus and index
+    labels_dir: Path = Field(Path("labels"), description="Folder of incident labels (*.json, any depth).")
+    index_dir: Path = Field(Path("index"), description="Folder holding index builds and the `current` link.")
+    keep_builds: int = Field(3, ge=1, description="Index builds kept on disk, the current one included.")
+
+    # Encoder
+    encoder: str = Field(
+        "minilm",
+        description="`minilm` (bundled all-MiniLM-L6-v2), `fake` (hashing, for tests), "
+        "or any sentence-transformers model name or local path.",
+    )
+    encode_batch_size: int = Field(32, ge=1)
+
+    # Retrieval
+    candidates: int = Field(50, ge=1, description="Dense and sparse candidates taken before fusion.")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
+    default_k: int = Field(5, ge=1, le=50)
+    max_query_chars: int = Field(4000, ge=16, description="Longer queries are rejected.")
+
+    # Seen-before calibration: confidence = logistic((similarity - center) / scale)
+    seen_center: float = 0.55
+    seen_scale: float = 0.05
+    seen_yes: float = Field(0.7, ge=0, le=1, description="Confidence at or above which the verdict is yes.")
+    seen_maybe: float = Field(0.35, ge=0, le=1, description="Confidence at or above which it is maybe.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
