@@ -6,10 +6,12 @@ Code receives a ``Settings`` instance; nothing else reads the environment.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -45,6 +47,24 @@ class Settings(BaseSettings):
     seen_scale: float = 0.05
     seen_yes: float = Field(0.7, ge=0, le=1, description="Confidence at or above which the verdict is yes.")
     seen_maybe: float = Field(0.35, ge=0, le=1, description="Confidence at or above which it is maybe.")
+
+    # Service (assistant serve)
+    api_keys: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Bearer keys accepted by the API (comma-separated); empty = no auth.",
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Origins allowed by CORS (comma-separated); empty = CORS off."
+    )
+    max_body_bytes: int = Field(65536, ge=1024, description="Larger request bodies get 413.")
+    public_url: str | None = Field(None, description="Public base URL of the service, for links.")
+
+    @field_validator("api_keys", "cors_origins", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
 
     @classmethod
     def settings_customise_sources(
