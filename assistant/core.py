@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 from .encoders import BUNDLED, FAKE, Encoder, FakeEncoder, make_encoder
@@ -10,6 +10,7 @@ from .errors import NotFound, QueryError
 from .index import BuildReport, IncidentRecord, LoadedIndex, build_index, load_current
 from .labels import LabelSet, load_labels
 from .models import Match, PassageHit, SimilarResult
+from .passages import KINDS
 from .retrieval import group_by_incident, rrf, seen_before
 from .settings import Settings
 
@@ -69,16 +70,32 @@ class Assistant:
         index = load_current(settings.index_dir, expected_encoder=expected)
         return cls(settings=settings, index=index, encoder=encoder or make_encoder(settings.encoder))
 
-    def similar(self, text: str, k: int | None = None, *, query_id: str | None = None) -> SimilarResult:
-        """The ``k`` most similar past incidents and the seen-before verdict."""
+    def similar(
+        self,
+        text: str,
+        k: int | None = None,
+        *,
+        query_id: str | None = None,
+        exclude: Collection[str] = (),
+    ) -> SimilarResult:
+        """The ``k`` most similar past incidents and the seen-before verdict.
+
+        ``exclude``: incident ids whose passages are dropped from the candidates before fusion, as if
+        they were not in the index (the eval harness's leave-one-out mode).
+        """
         query = clean_query(text, max_chars=self.settings.max_query_chars)
         k = k or self.settings.default_k
         if k < 1:
             raise QueryError(f"k must be at least 1, got {k}")
         s = self.settings
         vector = self.encoder.encode([query])[0]
-        dense = self.index.dense_search(vector, s.candidates)
-        sparse = self.index.sparse_search(query, s.candidates)
+        extra = len(KINDS) * len(exclude)
+        dense = self.index.dense_search(vector, s.candidates + extra)
+        sparse = self.index.sparse_search(query, s.candidates + extra)
+        if exclude:
+            passages = self.index.passages
+            dense = [h for h in dense if passages[h[0]].incident_id not in exclude][: s.candidates]
+            sparse = [h for h in sparse if passages[h[0]].incident_id not in exclude][: s.candidates]
         fused = rrf([[r for r, _ in dense], [r for r, _ in sparse]], k=s.rrf_k)
         similarity = self.index.cosine(vector, list(fused))
         hits = group_by_incident(
