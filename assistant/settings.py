@@ -6,9 +6,9 @@ Code receives a ``Settings`` instance; nothing else reads the environment.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -76,6 +76,29 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(65536, ge=1024, description="Larger request bodies get 413.")
     public_url: str | None = Field(None, description="Public base URL of the service, for links.")
+
+    # Slack bot (assistant slack, and /slack/events on the service); plain SLACK_* names work too
+    slack_bot_token: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("ASSISTANT_SLACK_BOT_TOKEN", "SLACK_BOT_TOKEN", "slack_bot_token"),
+        description="Bot token (xoxb-...).",
+    )
+    slack_signing_secret: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices(
+            "ASSISTANT_SLACK_SIGNING_SECRET", "SLACK_SIGNING_SECRET", "slack_signing_secret"
+        ),
+        description="Verifies that HTTP requests come from Slack.",
+    )
+    slack_app_token: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("ASSISTANT_SLACK_APP_TOKEN", "SLACK_APP_TOKEN", "slack_app_token"),
+        description="App-level token (xapp-...) for Socket Mode.",
+    )
+    slack_api_url: str = Field("https://slack.com/api/", description="Slack Web API base URL.")
+    slack_command_visibility: Literal["in_channel", "ephemeral"] = Field(
+        "in_channel", description="Where /seen answers: the whole channel, or only the asker."
+    )
 
     @field_validator("api_keys", "cors_origins", mode="before")
     @classmethod
