@@ -1,0 +1,51 @@
+"""Similar-incident search and incident detail."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from ...models import PassageHit, SimilarResult
+from ..auth import Authorized
+from ..errors import ErrorBody
+from ..runtime import Runtime
+from ..schemas import IncidentDetail, SimilarRequest
+
+router = APIRouter(prefix="/v1", tags=["search"], dependencies=[Authorized])
+
+ERRORS: dict[int | str, dict[str, object]] = {
+    401: {"model": ErrorBody, "description": "Missing or invalid API key."},
+    413: {"model": ErrorBody, "description": "Request body too large."},
+    422: {"model": ErrorBody, "description": "Empty or too long query, or an invalid request."},
+    503: {"model": ErrorBody, "description": "The index is not loaded; the hint says what to run."},
+}
+
+
+@router.post("/similar", response_model=SimilarResult, responses=ERRORS)
+def similar(body: SimilarRequest, request: Request) -> SimilarResult:
+    """Most similar past incidents and the seen-before verdict (same JSON as `assistant similar --json`)."""
+    runtime: Runtime = request.app.state.runtime
+    assistant = runtime.assistant()
+    with runtime.metrics.retrieval.time():
+        return assistant.similar(body.query, body.k, query_id=body.id)
+
+
+@router.get(
+    "/incidents/{incident_id}",
+    response_model=IncidentDetail,
+    responses={**ERRORS, 404: {"model": ErrorBody, "description": "No such incident in the index."}},
+)
+def incident(incident_id: str, request: Request) -> IncidentDetail:
+    """One incident: the label as written and the passages it was indexed as."""
+    runtime: Runtime = request.app.state.runtime
+    assistant = runtime.assistant()
+    record = assistant.incident(incident_id)
+    passages = runtime.passages_of(record.id)
+    return IncidentDetail(
+        id=record.id,
+        title=record.title,
+        category=record.category,
+        subtype=record.subtype,
+        file=record.file,
+        label=record.raw,
+        passages=[PassageHit(kind=p.kind, text=p.text) for p in passages],
+    )

@@ -1,0 +1,63 @@
+"""Request and response models of the REST API (the OpenAI-compatible ones live in openai_schemas.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from ..models import PassageHit
+
+
+class SimilarRequest(BaseModel):
+    query: str = Field(
+        description="What you see, in your own words.", examples=["etcd fsync slow, kubectl hangs"]
+    )
+    k: int | None = Field(None, ge=1, le=50, description="How many incidents (default ASSISTANT_DEFAULT_K).")
+    id: str | None = Field(None, description="Echoed back, to match answers to queries.")
+
+
+class DiagnoseRequest(BaseModel):
+    query: str = Field(
+        description="What you see, in your own words.", examples=["pods OOMKilled after deploy"]
+    )
+    k: int | None = Field(
+        None, ge=1, le=50, description="How many similar incidents to ground the answer on."
+    )
+    backend: str | None = Field(None, description="Answer backend; default ASSISTANT_LLM.")
+    history: list[str] = Field(
+        [], max_length=50, description="Earlier turns of the conversation, oldest first."
+    )
+    stream: bool = Field(False, description="Stream server-sent events: `token` chunks, then `diagnosis`.")
+
+
+class IncidentDetail(BaseModel):
+    id: str
+    title: str
+    category: str | None
+    subtype: str | None
+    file: str = Field(description="Label file, relative to the labels folder the index was built from.")
+    label: dict[str, Any] = Field(description="The label as written.")
+    passages: list[PassageHit]
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class IndexInfo(BaseModel):
+    build_id: str
+    built_at: datetime
+    encoder: str
+    incidents: int
+    passages: int
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "loading", "failed"]
+    reason: str = Field("", description="Why the service is not ready.")
+    hint: str = Field("", description="What to run to fix it.")
+    index: IndexInfo | None = None
+    stale_files: int = Field(0, description="Label files changed since the index was built.")
+    warning: str | None = None
