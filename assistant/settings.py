@@ -100,6 +100,20 @@ class Settings(BaseSettings):
         "in_channel", description="Where /seen answers: the whole channel, or only the asker."
     )
 
+    # Evaluation (assistant eval ...)
+    eval_reports_dir: Path = Field(Path("eval/reports"), description="Where eval runs write their reports.")
+    eval_support_threshold: float = Field(
+        0.6, ge=0, le=1, description="Cosine at which a retrieved line supports an answer sentence."
+    )
+    eval_nli_model: str | None = Field(
+        None, description="NLI cross-encoder for groundedness (local path or cached name); off when unset."
+    )
+    eval_judge_base_url: str | None = Field(
+        None, description="OpenAI-compatible endpoint of the LLM judge; the judge is off when unset."
+    )
+    eval_judge_model: str = Field("gpt-4o-mini", description="Model name sent to the judge endpoint.")
+    eval_judge_api_key: SecretStr | None = Field(None, description="API key of the judge endpoint.")
+
     @field_validator("api_keys", "cors_origins", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
