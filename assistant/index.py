@@ -161,6 +161,8 @@ def build_index(
             todo.extend(range(len(vectors), len(vectors) + len(ps)))
             vectors.extend([None] * len(ps))
 
+    # Similar lengths in one batch waste less padding in the transformer.
+    todo.sort(key=lambda r: len(passages[r].text))
     if progress:
         progress(0, len(todo))
     for start in range(0, len(todo), batch_size):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from assistant.core import Assistant, build
 from assistant.encoders import Encoder, SentenceTransformerEncoder
 from assistant.settings import Settings
 
@@ -40,3 +41,13 @@ def settings(tmp_path: Path, seed_dir: Path) -> Settings:
 def minilm() -> Encoder:
     """The real bundled sentence-transformers encoder, loaded once per session."""
     return SentenceTransformerEncoder("minilm")
+
+
+@pytest.fixture(scope="session")
+def corpus(tmp_path_factory: pytest.TempPathFactory, minilm: Encoder) -> Assistant:
+    """The committed labels/ indexed once per session with the real MiniLM encoder."""
+    settings = Settings(
+        labels_dir=LABELS, index_dir=tmp_path_factory.mktemp("corpus") / "index", encoder="minilm"
+    )
+    build(settings, encoder=minilm)
+    return Assistant.from_settings(settings, encoder=minilm)
