@@ -114,6 +114,11 @@ class Settings(BaseSettings):
     eval_judge_model: str = Field("gpt-4o-mini", description="Model name sent to the judge endpoint.")
     eval_judge_api_key: SecretStr | None = Field(None, description="API key of the judge endpoint.")
 
+    @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("api_keys", "cors_origins", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:

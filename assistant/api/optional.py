@@ -14,4 +14,11 @@ from ..settings import Settings
 
 def optional_routers(settings: Settings) -> list[APIRouter]:
     routers: list[APIRouter] = []
+    if settings.slack_bot_token is not None and settings.slack_signing_secret is not None:
+        from ..slack import require_slack
+
+        require_slack()
+        from ..slack.http import service_router
+
+        routers.append(service_router(settings))
     return routers

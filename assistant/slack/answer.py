@@ -1,0 +1,113 @@
+"""One Slack question → one answer: retrieval (and, when available, a short diagnosis) over the core.
+
+The answer is remembered in the feedback store under a fresh id, which the feedback buttons carry.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..core import Assistant
+from ..errors import AssistantError, QueryError
+from ..models import Match, SeenBefore
+from .facts import IncidentFacts, incident_facts
+from .feedback import FeedbackStore
+
+TOP = 3
+"""Incidents shown per answer."""
+
+
+@dataclass(frozen=True)
+class Card:
+    """One similar incident as the answer shows it."""
+
+    match: Match
+    facts: IncidentFacts
+
+
+@dataclass
+class Answer:
+    id: str
+    query: str
+    """The text retrieval saw: the question with the thread's earlier messages before it."""
+    question: str
+    """The question alone, as the user wrote it."""
+    history_used: int
+    seen_before: SeenBefore
+    cards: list[Card]
+    summary: str | None = None
+    citations: list[str] = field(default_factory=list)
+    note: str | None = None
+
+    def matches_json(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "id": c.match.id,
+                "title": c.match.title,
+                "score": c.match.score,
+                "similarity": c.match.similarity,
+            }
+            for c in self.cards
+        ]
+
+
+def compose_query(question: str, history: Sequence[str], *, max_chars: int) -> tuple[str, int]:
+    """The question with as many of the latest thread messages before it as fit in ``max_chars``.
+
+    Returns the text and how many history messages it holds. A question longer than the limit is cut
+    (a pasted log should not be refused).
+    """
+    question = question.strip()[:max_chars]
+    kept: list[str] = []
+    room = max_chars - len(question)
+    for message in reversed([h.strip() for h in history if h.strip()]):
+        if len(message) + 1 > room:
+            break
+        kept.insert(0, message)
+        room -= len(message) + 1
+    return "\n".join([*kept, question]).strip(), len(kept)
+
+
+class Answerer:
+    def __init__(self, *, assistant: Callable[[], Assistant], store: FeedbackStore, top: int = TOP) -> None:
+        self._assistant = assistant
+        self.store = store
+        self.top = top
+
+    def answer(self, question: str, *, history: Sequence[str] = ()) -> Answer:
+        """Answer ``question``; ``history`` holds the thread's earlier messages, oldest first.
+
+        Raises ``QueryError`` when there is nothing to search for, and other ``AssistantError``s from the
+        core (no index, ...); the handlers turn them into a Slack message.
+        """
+        assistant = self._assistant()
+        query, used = compose_query(question, history, max_chars=assistant.settings.max_query_chars)
+        if not query:
+            raise QueryError("there is nothing to search for", hint="describe the symptoms")
+        result = assistant.similar(query, k=self.top)
+        cards = [Card(match=m, facts=self._facts(assistant, m.id)) for m in result.matches]
+        answer = Answer(
+            id=uuid.uuid4().hex,
+            query=query,
+            question=question.strip(),
+            history_used=used,
+            seen_before=result.seen_before,
+            cards=cards,
+        )
+        self.store.remember(
+            answer_id=answer.id,
+            query=answer.query,
+            matches=answer.matches_json(),
+            verdict=answer.seen_before.verdict,
+        )
+        return answer
+
+    @staticmethod
+    def _facts(assistant: Assistant, incident_id: str) -> IncidentFacts:
+        try:
+            return incident_facts(assistant.incident(incident_id).raw)
+        except AssistantError:
+            return IncidentFacts(root_cause=None)
