@@ -265,6 +265,7 @@ class LoadedIndex:
             self.sparse = SparseIndex.load(build / "bm25", self.manifest.passages)
             with (build / "passages.jsonl").open() as f:
                 self.passages = [Passage.model_validate_json(line) for line in f]
+            self.incident_of = [p.incident_id for p in self.passages]
             self.incidents: dict[str, IncidentRecord] = {}
             with (build / "labels.jsonl").open() as f:
                 for line in f:
