@@ -11,7 +11,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install run index test lint format bench clean
+.PHONY: install run index test lint format bench bench-service clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -25,7 +25,7 @@ index: install
 	$(BIN)/assistant index build
 
 run: index
-	$(BIN)/assistant similar "checkout p99 went from 150 ms to 2.5 s after the deploy, pods OOMKilled"
+	$(BIN)/assistant serve --host $(HOST) --port $(PORT)
 
 lint: install
 	$(BIN)/ruff check .
@@ -41,6 +41,9 @@ test: lint
 
 bench: install
 	$(PY) bench/retrieval.py
+
+bench-service: install   # needs `make run` in another terminal
+	$(PY) bench/service.py --url http://$(HOST):$(PORT)
 
 clean:
 	rm -rf $(VENV) index/*/ index/current .pytest_cache .mypy_cache .ruff_cache

@@ -24,9 +24,7 @@ ERRORS: dict[int | str, dict[str, object]] = {
 def similar(body: SimilarRequest, request: Request) -> SimilarResult:
     """Most similar past incidents and the seen-before verdict (same JSON as `assistant similar --json`)."""
     runtime: Runtime = request.app.state.runtime
-    assistant = runtime.assistant()
-    with runtime.metrics.retrieval.time():
-        return assistant.similar(body.query, body.k, query_id=body.id)
+    return runtime.assistant().similar(body.query, body.k, query_id=body.id)
 
 
 @router.get(

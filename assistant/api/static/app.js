@@ -58,6 +58,11 @@ async function api(path, options = {}) {
   return response;
 }
 
+function percent(x) {
+  const pct = Math.round((x || 0) * 100);
+  return pct === 0 && x > 0 ? "<1%" : `${pct}%`;
+}
+
 function verdictText(seen) {
   const pct = Math.round((seen.confidence || 0) * 100);
   const label = { yes: "Seen before", maybe: "Maybe seen before", no: "Not seen before" }[seen.verdict];
@@ -203,7 +208,7 @@ function renderStructured(container, d) {
           "ol",
           {},
           d.hypotheses.map((h) =>
-            el("li", {}, h.cause, el("span", { class: "confidence" }, `${Math.round(h.confidence * 100)}%`), " ",
+            el("li", {}, h.cause, el("span", { class: "confidence", title: "confidence" }, percent(h.confidence)), " ",
               idChips(h.incident_ids)),
           ),
         ),
@@ -307,6 +312,7 @@ async function ask(query) {
     for await (const { event, data } of sseEvents(response)) {
       if (event === "token") {
         text += JSON.parse(data).text;
+        answer.dataset.chunks = String(Number(answer.dataset.chunks || 0) + 1);
         renderText(answer, text, null);
         answer.append(el("span", { class: "cursor", "aria-hidden": "true" }));
       } else if (event === "diagnosis") {
@@ -334,7 +340,9 @@ async function ask(query) {
     : diagnosis.backend;
   renderStructured(turn.querySelector(".structured"), diagnosis);
   const cited = turn.querySelector(".cited");
-  cited.replaceChildren(...(diagnosis.citations || []).map((id) => citationButton(id)));
+  if (diagnosis.citations && diagnosis.citations.length) {
+    cited.replaceChildren(el("span", { class: "muted" }, "Cited:"), ...diagnosis.citations.map(citationButton));
+  }
   renderMatches(diagnosis);
 
   copy.disabled = false;
@@ -432,6 +440,10 @@ function askForKey() {
 // ---------------------------------------------------------------- wiring
 
 function autosize(area) {
+  if (!area.value) {
+    area.style.height = ""; // an empty box keeps its CSS height, however long the placeholder
+    return;
+  }
   area.style.height = "auto";
   area.style.height = `${Math.min(area.scrollHeight, 220)}px`;
 }
