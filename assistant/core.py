@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+import threading
+from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .encoders import BUNDLED, FAKE, Encoder, FakeEncoder, make_encoder
 from .errors import NotFound, QueryError
@@ -13,6 +15,10 @@ from .models import Match, PassageHit, SimilarResult
 from .passages import KINDS
 from .retrieval import group_by_incident, rrf, seen_before
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from .diagnosis import Diagnoser
+    from .models import Diagnosis
 
 MINILM_ID = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -61,6 +67,8 @@ class Assistant:
         self.settings = settings
         self.index = index
         self.encoder = encoder
+        self._diagnoser: Diagnoser | None = None
+        self._diagnoser_lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, *, encoder: Encoder | None = None) -> Assistant:
@@ -126,6 +134,45 @@ class Assistant:
             similarity=round(similarity, 4),
             passages=[PassageHit(kind=p.kind, text=p.text) for p in passages],
         )
+
+    def diagnose(
+        self,
+        text: str,
+        *,
+        k: int | None = None,
+        backend: str | None = None,
+        history: Sequence[str] | None = None,
+    ) -> Diagnosis:
+        """A diagnosis grounded in the ``k`` most similar incidents, written by ``backend`` (default:
+        ``settings.llm``). ``history``: earlier turns, oldest first, alternating user / assistant."""
+        from .models import Diagnosis
+
+        final = None
+        for part in self.diagnose_stream(text, k=k, backend=backend, history=history):
+            if isinstance(part, Diagnosis):
+                final = part
+        assert final is not None
+        return final
+
+    def diagnose_stream(
+        self,
+        text: str,
+        *,
+        k: int | None = None,
+        backend: str | None = None,
+        history: Sequence[str] | None = None,
+    ) -> Iterator[str | Diagnosis]:
+        """Text chunks of the answer as they are generated, then exactly one final ``Diagnosis``."""
+        return self.diagnoser().stream(text, k=k, backend=backend, history=history)
+
+    def diagnoser(self) -> Diagnoser:
+        """The diagnosis pipeline (prompts, token counter, loaded models), built on first use."""
+        with self._diagnoser_lock:
+            if self._diagnoser is None:
+                from .diagnosis import Diagnoser
+
+                self._diagnoser = Diagnoser(self)
+            return self._diagnoser
 
     def incident(self, incident_id: str) -> IncidentRecord:
         try:

@@ -36,3 +36,33 @@ class SimilarResult(BaseModel):
     query: str
     matches: list[Match]
     seen_before: SeenBefore
+
+
+class Hypothesis(BaseModel):
+    cause: str
+    confidence: float = Field(ge=0, le=1)
+    incident_ids: list[str] = Field(description="Retrieved incidents this hypothesis rests on.")
+
+
+class Resolution(BaseModel):
+    incident_id: str
+    action: str = Field(description="What resolved that incident.")
+
+
+class Diagnosis(BaseModel):
+    """A grounded answer: every incident id it cites is one of ``matches``."""
+
+    query: str
+    seen_before: SeenBefore
+    hypotheses: list[Hypothesis] = Field(description="Likely causes, most likely first.")
+    evidence_to_check: list[str] = Field(description="Metrics, commands and logs that confirm or rule out.")
+    next_steps: list[str]
+    resolutions: list[Resolution] = Field(description="What resolved the similar incidents.")
+    summary: str = Field(description="The answer text, with citations like [incident-id].")
+    citations: list[str] = Field(description="Valid cited incident ids, in order of first citation.")
+    invalid_citations: list[str] = Field(description="Cited ids that were not retrieved; removed.")
+    backend: str = Field(description="The backend that wrote this answer.")
+    fallback_reason: str | None = Field(
+        None, description="Why the configured backend's answer was replaced by the extractive one."
+    )
+    matches: list[Match]

@@ -1,0 +1,91 @@
+"""``assistant ask``: a grounded diagnosis, streamed to the terminal, then the incidents it cites."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from ..backends import check_name
+from ..core import Assistant, clean_query
+from ..models import Diagnosis
+from .output import console, err_console, settings_with
+
+
+def render_details(d: Diagnosis) -> None:
+    """Everything after the streamed summary: causes, checks, steps, past fixes, cited incidents."""
+    if d.fallback_reason:
+        err_console.print(Text(f"note: {d.fallback_reason}; answered by the extractive backend", "yellow"))
+    if d.invalid_citations:
+        err_console.print(
+            Text(f"removed {len(d.invalid_citations)} invalid citation(s): {', '.join(d.invalid_citations)}")
+        )
+    sections: list[tuple[str, list[str]]] = [
+        (
+            "Likely causes",
+            [f"{h.cause} [{', '.join(h.incident_ids)}] ({h.confidence:.2f})" for h in d.hypotheses],
+        ),
+        ("Evidence to check", d.evidence_to_check),
+        ("Next steps", d.next_steps),
+        ("What resolved similar incidents", [f"[{r.incident_id}] {r.action}" for r in d.resolutions]),
+    ]
+    for title, lines in sections:
+        if lines:
+            console.print(Text(f"\n{title}", style="bold"))
+            for n, line in enumerate(lines, start=1):
+                console.print(Text(f"{n:>2}. {line}"))
+    cited = {m.id: m for m in d.matches}
+    table = Table(title="Cited incidents", title_justify="left", show_lines=False)
+    table.add_column("incident")
+    table.add_column("title", overflow="fold")
+    table.add_column("category / subtype")
+    table.add_column("sim", justify="right")
+    for incident_id in d.citations:
+        if m := cited.get(incident_id):
+            kind = f"{m.category or '-'} / {m.subtype or '-'}"
+            table.add_row(m.id, Text(m.title), kind, f"{m.similarity:.2f}")
+    console.print()
+    console.print(table)
+    verdict = f"seen before: {d.seen_before.verdict} ({d.seen_before.confidence:.2f})"
+    console.print(Text(f"{verdict} · answered by {d.backend}", style="dim"))
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def ask(
+        text: Annotated[str, typer.Argument(help="What you see, in your own words.")],
+        k: Annotated[
+            int | None, typer.Option("--k", "-k", min=1, max=20, help="Incidents to retrieve.")
+        ] = None,
+        backend: Annotated[
+            str | None,
+            typer.Option("--backend", help="extractive | llamacpp | openai | fake (default: ASSISTANT_LLM)."),
+        ] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="Print the Diagnosis as JSON.")] = False,
+        index: Annotated[Path | None, typer.Option("--index", help="Index folder.")] = None,
+    ) -> None:
+        """Diagnose TEXT from similar past incidents; every cited incident was retrieved."""
+        settings = settings_with(index_dir=index, llm=backend)
+        clean_query(text, max_chars=settings.max_query_chars)  # fail fast, before loading anything
+        check_name(settings.llm)
+        with err_console.status("loading index and encoder…"):
+            assistant = Assistant.from_settings(settings)
+        if as_json:
+            print(assistant.diagnose(text, k=k).model_dump_json(indent=2))
+            return
+        final: Diagnosis | None = None
+        with err_console.status(f"thinking ({settings.llm})…") as status:
+            for part in assistant.diagnose_stream(text, k=k):
+                if isinstance(part, Diagnosis):
+                    final = part
+                    continue
+                status.stop()
+                sys.stdout.write(part)
+                sys.stdout.flush()
+        sys.stdout.write("\n")
+        if final is not None:
+            render_details(final)

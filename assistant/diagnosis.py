@@ -1,0 +1,265 @@
+"""Grounded diagnosis: retrieve, build the prompt within the token budget, ask the backend, check its
+citations, and fall back to the extractive answer when the model's answer cannot be used.
+
+``Assistant.diagnose`` and ``Assistant.diagnose_stream`` are the entry points; this module holds the
+pipeline behind them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .backends import EXTRACTIVE, ChatMessage, ChatModel, JsonSchema, check_name, create_chat_model
+from .backends.extractive import chunks, compose
+from .budget import fit, passage_budget
+from .citations import CitationChecker
+from .errors import AssistantError
+from .model_answer import SummaryStream, drop_echoes, parse_answer
+from .models import Diagnosis, SimilarResult
+from .passages import Passage
+from .prompts import DIAGNOSIS, PASSAGES, SYSTEM, Prompts
+from .tokens import TokenCounter, default_cache_dir
+
+if TYPE_CHECKING:
+    from .core import Assistant
+
+# What caused an incident and what fixed it matter more than symptoms the query restates: passages go
+# in as (evidence, resolution) of each match best first, then the symptom passages best first.
+FIRST_KINDS = ("evidence", "resolution")
+MAX_HISTORY_TURNS = 6
+MAX_TURN_CHARS = 1500
+HISTORY_FOR_RETRIEVAL = 2
+
+
+@dataclass(frozen=True)
+class Turn:
+    role: str
+    text: str
+
+
+@dataclass(frozen=True)
+class PromptBuild:
+    messages: list[ChatMessage]
+    incident_ids: list[str]
+    """Incidents with at least one passage in the prompt: the only valid citations."""
+    passages: list[Passage]
+    dropped: int
+    """Passages of retrieved incidents that did not fit the token budget."""
+    instructions: str
+    """The prompt without the incident data: what an answer should not merely repeat."""
+
+
+def turns(history: Sequence[str] | None) -> list[Turn]:
+    """Earlier turns, oldest first, alternating user / assistant (the first is the user's)."""
+    items = [
+        Turn("user" if i % 2 == 0 else "assistant", str(t)[:MAX_TURN_CHARS])
+        for i, t in enumerate(history or [])
+    ]
+    return items[-MAX_HISTORY_TURNS:]
+
+
+def retrieval_text(query: str, history: list[Turn], *, max_chars: int) -> str:
+    """The query, preceded by the user's last turns so a follow-up question keeps its context."""
+    earlier = [t.text for t in history if t.role == "user"][-HISTORY_FOR_RETRIEVAL:]
+    text = "\n".join([*earlier, query])
+    return text[-max_chars:] if len(text) > max_chars else text
+
+
+def answer_schema(incident_ids: list[str]) -> JsonSchema:
+    """The JSON a model is asked for; backends that support it constrain their output to it."""
+    ids: dict[str, Any] = {"type": "string", "enum": incident_ids} if incident_ids else {"type": "string"}
+    text = {"type": "string", "maxLength": 300}
+    return {
+        "type": "object",
+        "properties": {
+            "summary": {"type": "string", "maxLength": 700},
+            "hypotheses": {
+                "type": "array",
+                "maxItems": 3,
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "cause": text,
+                        "confidence": {"type": "number"},
+                        "incident_ids": {"type": "array", "items": ids, "minItems": 1, "maxItems": 3},
+                    },
+                    "required": ["cause", "confidence", "incident_ids"],
+                },
+            },
+            "evidence_to_check": {"type": "array", "items": text, "maxItems": 5},
+            "next_steps": {"type": "array", "items": text, "maxItems": 5},
+            "resolutions": {
+                "type": "array",
+                "maxItems": 3,
+                "items": {
+                    "type": "object",
+                    "properties": {"incident_id": ids, "action": text},
+                    "required": ["incident_id", "action"],
+                },
+            },
+        },
+        "required": ["summary", "hypotheses", "evidence_to_check", "next_steps", "resolutions"],
+    }
+
+
+class Diagnoser:
+    """Owns the prompts, the token counter and the loaded chat models of one ``Assistant``."""
+
+    def __init__(self, assistant: Assistant) -> None:
+        self.assistant = assistant
+        self.settings = assistant.settings
+        self.prompts = Prompts(self.settings.prompts_dir)
+        self.tokens = TokenCounter(cache_dir=default_cache_dir(self.settings.data_dir))
+        self._models: dict[str, ChatModel] = {}
+        self._lock = threading.Lock()
+        by_incident: dict[str, list[Passage]] = {}
+        for p in assistant.index.passages:
+            by_incident.setdefault(p.incident_id, []).append(p)
+        self._passages = by_incident
+
+    def model(self, name: str) -> ChatModel:
+        """The chat model for backend ``name``, loaded once. Raises ``BackendUnavailable``."""
+        with self._lock:
+            if name not in self._models:
+                self._models[name] = create_chat_model(name, self.settings)
+            return self._models[name]
+
+    def build_prompt(self, query: str, history: list[Turn], result: SimilarResult) -> PromptBuild:
+        """System and user messages holding as many retrieved passages as the token budget allows."""
+        ranked = [p for m in result.matches for p in self._passages.get(m.id, [])]
+        candidates = [p for p in ranked if p.kind in FIRST_KINDS] + [
+            p for p in ranked if p.kind not in FIRST_KINDS
+        ]
+        digest = hashlib.sha256("\n".join([query, *(p.text for p in candidates)]).encode()).hexdigest()
+        delimiter = digest[:12]
+        ids = [m.id for m in result.matches]
+
+        def block(ps: list[Passage]) -> str:
+            data = [
+                {
+                    "incident_id": p.incident_id,
+                    "kind": p.kind,
+                    "title": p.text.split("\n", 1)[0],
+                    "text": p.text,
+                }
+                for p in ps
+            ]
+            return self.prompts.render(PASSAGES, passages=data, delimiter=delimiter)
+
+        def user(ps: list[Passage], cited: list[str]) -> str:
+            return self.prompts.render(
+                DIAGNOSIS,
+                query=query,
+                history=history,
+                passages=block(ps) if ps else "",
+                incident_ids=cited,
+                seen_before=result.seen_before,
+            )
+
+        system = self.prompts.render(SYSTEM, id_example=ids[0] if ids else "incident-id")
+        bare = user([], ids)
+        around = self.tokens.count(system) + self.tokens.count(bare)
+        budget = passage_budget(
+            context_tokens=self.settings.context_tokens,
+            answer_tokens=self.settings.llm_max_tokens,
+            prompt_tokens=around,
+        )
+        fitted = fit(candidates, cost=lambda p: self.tokens.count(block([p])) + 1, budget=budget)
+        kept = sorted(fitted.kept, key=candidates.index)
+        cited = [i for i in ids if any(p.incident_id == i for p in kept)]
+        messages = [ChatMessage("system", system), ChatMessage("user", user(kept, cited))]
+        return PromptBuild(
+            messages=messages,
+            incident_ids=cited,
+            passages=kept,
+            dropped=len(fitted.dropped),
+            instructions=f"{system}\n{bare}",
+        )
+
+    def stream(
+        self,
+        text: str,
+        *,
+        k: int | None = None,
+        backend: str | None = None,
+        history: Sequence[str] | None = None,
+    ) -> Iterator[str | Diagnosis]:
+        """Checks the query and loads the backend now (so those errors come before any output), then
+        returns the stream: text chunks, then one ``Diagnosis``."""
+        from .core import clean_query
+
+        query = clean_query(text, max_chars=self.settings.max_query_chars)
+        name = check_name(backend or self.settings.llm)
+        model = None if name == EXTRACTIVE else self.model(name)
+        return self._run(query, name=name, model=model, k=k, history=turns(history))
+
+    def _run(
+        self, query: str, *, name: str, model: ChatModel | None, k: int | None, history: list[Turn]
+    ) -> Iterator[str | Diagnosis]:
+        s = self.settings
+        earlier = history
+        result = self.assistant.similar(retrieval_text(query, earlier, max_chars=s.max_query_chars), k)
+        records = {m.id: self.assistant.incident(m.id) for m in result.matches}
+        extractive = compose(query=query, result=result, records=records, settings=s)
+        if model is None:
+            yield from chunks(extractive.summary)
+            yield extractive
+            return
+
+        prompt = self.build_prompt(query, earlier, result)
+        if not prompt.incident_ids:
+            yield from self._fallback(extractive, f"{name}: no retrieved passage fits the context budget", [])
+            return
+        raw: list[str] = []
+        shown = SummaryStream()
+        try:
+            for chunk in model.stream(prompt.messages, schema=answer_schema(prompt.incident_ids)):
+                raw.append(chunk)
+                yield from shown.feed(chunk)
+        except AssistantError as exc:
+            yield from self._fallback(extractive, f"{name} failed: {exc}", [], shown=shown.emitted)
+            return
+
+        draft, echoed = drop_echoes(parse_answer("".join(raw)), prompt.instructions)
+        checker = CitationChecker(allowed=prompt.incident_ids, corpus_ids=self.assistant.index.incidents)
+        checked = checker.check(draft)
+        if not checked.citations:
+            reason = f"{name}'s answer cited no retrieved incident"
+            if checked.invalid_citations:
+                reason += f" ({len(checked.invalid_citations)} invalid citations removed)"
+            if echoed:
+                reason += f" ({echoed} parts only repeated the prompt)"
+            if not draft.structured:
+                reason += "; it was not JSON"
+            yield from self._fallback(extractive, reason, checked.invalid_citations, shown=shown.emitted)
+            return
+        diagnosis = Diagnosis(
+            query=query,
+            seen_before=result.seen_before,
+            hypotheses=checked.hypotheses,
+            evidence_to_check=checked.evidence_to_check,
+            next_steps=checked.next_steps,
+            resolutions=checked.resolutions,
+            summary=checked.summary,
+            citations=checked.citations,
+            invalid_citations=checked.invalid_citations,
+            backend=name,
+            fallback_reason=None,
+            matches=result.matches,
+        )
+        if not shown.emitted:
+            yield from chunks(diagnosis.summary)
+        yield diagnosis
+
+    @staticmethod
+    def _fallback(
+        extractive: Diagnosis, reason: str, invalid: list[str], *, shown: bool = False
+    ) -> Iterator[str | Diagnosis]:
+        if shown:
+            yield f"\n\n({reason}; the extractive answer follows)\n\n"
+        yield from chunks(extractive.summary)
+        yield extractive.model_copy(update={"fallback_reason": reason, "invalid_citations": invalid})
