@@ -230,3 +230,18 @@ def test_gold_root_cause_and_resolution_items() -> None:
     # no key names an action: every item counts
     assert resolution_items({"resolution": {"steps": ["a b c"]}}) == ["a b c"]
     assert resolution_items({}) == []
+
+
+def test_one_torch_thread_restores_the_thread_count() -> None:
+    import torch
+
+    from assistant.evaluation.threads import one_torch_thread
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with one_torch_thread():
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

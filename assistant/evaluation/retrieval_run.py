@@ -17,6 +17,7 @@ from .cases import GoldCase
 from .latency import latency_summary
 from .ranking import first_relevant_rank, hit_at_k, label_hit_at_k, ndcg_at_k, recall_at_k, reciprocal_rank
 from .results import QueryOutcome, Retrieved
+from .threads import one_torch_thread
 
 Progress = Callable[[int, int], None]
 CUTOFFS = (1, 3, 5, 10)
@@ -76,9 +77,10 @@ def run_retrieval(
     depth = depth_for(k)
     outcomes: list[QueryOutcome] = []
     for done, case in enumerate(labelled, start=1):
-        start = time.perf_counter()
-        result = assistant.similar(case.query, depth, query_id=case.id)
-        elapsed = (time.perf_counter() - start) * 1000
+        with one_torch_thread():
+            start = time.perf_counter()
+            result = assistant.similar(case.query, depth, query_id=case.id)
+            elapsed = (time.perf_counter() - start) * 1000
         relevant = list(case.relevant or [])
         outcomes.append(
             _outcome(
@@ -254,9 +256,10 @@ def run_loo(assistant: Assistant, *, k: int = 10, progress: Progress | None = No
     outcomes: list[QueryOutcome] = []
     for done, record in enumerate(records, start=1):
         query, _source = loo_query(record.raw, max_chars=assistant.settings.max_query_chars)
-        start = time.perf_counter()
-        result = assistant.similar(query, depth, query_id=record.id, exclude={record.id})
-        elapsed = (time.perf_counter() - start) * 1000
+        with one_torch_thread():
+            start = time.perf_counter()
+            result = assistant.similar(query, depth, query_id=record.id, exclude={record.id})
+            elapsed = (time.perf_counter() - start) * 1000
         outcomes.append(
             _outcome(
                 result,

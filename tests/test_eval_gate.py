@@ -1,0 +1,74 @@
+"""CI gate: retrieval on the committed corpus and eval queries must stay above eval/thresholds.toml.
+
+Uses the session's ``corpus`` fixture (labels/ indexed once with the real MiniLM encoder, shared with
+the corpus tests), so the gate itself only runs the queries: about 350 single-query searches.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant import Assistant
+from assistant.evaluation.cases import load_cases
+from assistant.evaluation.retrieval_run import (
+    loo_metrics,
+    retrieval_metrics,
+    run_loo,
+    run_retrieval,
+    subtype_counts,
+)
+from assistant.evaluation.thresholds import check, load_thresholds
+
+from .conftest import ROOT
+
+QUERIES = ROOT / "eval" / "queries.jsonl"
+THRESHOLDS = ROOT / "eval" / "thresholds.toml"
+
+
+@pytest.fixture(scope="module")
+def minimums() -> dict[str, dict[str, float]]:
+    return load_thresholds(THRESHOLDS)
+
+
+def test_retrieval_meets_thresholds(corpus: Assistant, minimums: dict[str, dict[str, float]]) -> None:
+    cases = load_cases(QUERIES)
+    metrics = retrieval_metrics(run_retrieval(corpus, cases, k=10), k=10)
+    assert metrics["novel"] >= 30, "seen-before quality needs the novel queries"
+    shortfalls = check(metrics, minimums["retrieval"])
+    assert not shortfalls, "retrieval fell below eval/thresholds.toml:\n" + "\n".join(map(str, shortfalls))
+
+
+def test_leave_one_out_meets_thresholds(corpus: Assistant, minimums: dict[str, dict[str, float]]) -> None:
+    metrics = loo_metrics(run_loo(corpus, k=10), peers=subtype_counts(corpus), k=10)
+    assert metrics["scored"] == len(corpus.index.incidents), "every subtype has at least two labels"
+    shortfalls = check(metrics, minimums["loo"])
+    assert not shortfalls, "leave-one-out fell below eval/thresholds.toml:\n" + "\n".join(
+        map(str, shortfalls)
+    )
+
+
+def test_every_threshold_names_a_real_metric(minimums: dict[str, dict[str, float]]) -> None:
+    """A typo in thresholds.toml must not silently gate nothing: every key resolves in a run's metrics."""
+    from assistant.evaluation.results import QueryOutcome, Retrieved
+
+    hit = Retrieved(id="a", title="t", category="c", subtype="s", score=1.0, similarity=0.9)
+    positive = QueryOutcome(
+        id="q",
+        query="q",
+        category="c",
+        subtype="s",
+        relevant=["a"],
+        retrieved=[hit],
+        verdict="yes",
+        confidence=0.9,
+        latency_ms=1.0,
+    )
+    negative = positive.model_copy(update={"id": "n", "relevant": [], "verdict": "no", "confidence": 0.1})
+    shapes = {
+        "retrieval": retrieval_metrics([positive, negative], k=10),
+        "loo": loo_metrics([positive, positive.model_copy(update={"id": "a2"})], peers={"s": 2}, k=10),
+    }
+    assert set(minimums) <= set(shapes)
+    for mode, table in minimums.items():
+        missing = [s.metric for s in check(shapes[mode], table) if s.actual is None]
+        assert not missing, f"[{mode}] names metrics that do not exist: {missing}"
