@@ -180,7 +180,7 @@ def build_index(
     )
     ids = {item.file: item.label.id for item in labels.labels}
     built_at = datetime.now(UTC)
-    build_id = built_at.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    build_id = built_at.strftime("%Y%m%dT%H%M%S.%f") + "-" + uuid.uuid4().hex[:6]  # sorts by time
     staging = index_dir / f".staging-{build_id}"
     staging.mkdir()
     try:
