@@ -160,6 +160,8 @@ def test_mention_in_a_thread_answers_in_that_thread_using_its_history(bot: Bot) 
     assert "perf-2025031603" in text and "perf-2025031603" in post.args["text"]
     assert "<https://assistant.example.com/incidents/perf-2025031603|perf-2025031603>" in text
     assert "Root cause:" in text and "What fixed it:" in text
+    assert "*Diagnosis*" in text, "a short diagnosis comes with the matches"
+    assert "Cites <https://assistant.example.com/incidents/perf-2025031603|perf-2025031603>" in text
     assert "with 2 earlier thread messages" in text
 
     (replies,) = bot.slack.calls_to("conversations.replies")
@@ -274,6 +276,31 @@ def test_shortcut_outside_the_bots_channels_answers_privately(bot: Bot) -> None:
     assert reply.args["response_type"] == "ephemeral"
     text = blocks_text(reply.args["blocks"])
     assert "/invite @assistant" in text and "perf-2025031603" in text
+
+
+def test_shortcut_on_a_message_without_text_says_so_privately(bot: Bot) -> None:
+    bot.send.interaction(
+        {
+            "type": "message_action",
+            "callback_id": "seen_before",
+            "trigger_id": "t4",
+            "response_url": bot.slack.response_url("sc4"),
+            "channel": {"id": "C0OPS"},
+            "user": {"id": "U0ALICE"},
+            "message_ts": "1700000450.000100",
+            "message": {
+                "type": "message",
+                "user": "U0BOB",
+                "ts": "1700000450.000100",
+                "text": "",
+                "files": [{}],
+            },
+        }
+    )
+    (reply,) = bot.slack.wait_for("respond/sc4")
+    assert reply.args["response_type"] == "ephemeral" and "no text" in reply.args["text"]
+    bot.drain()
+    assert not bot.slack.calls_to("chat.postMessage")
 
 
 def test_feedback_buttons_land_in_the_store(bot: Bot) -> None:
@@ -452,3 +479,46 @@ def test_the_service_serves_the_bot_at_slack_events(seed_dir: Path, fake: FakeSl
 
         forged = send.event(mention("x", ts="1.3"), event_id="EvS3", secret="guessed")
         assert forged.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("llm", "script", "expected"),
+    [
+        ("fake", ["grounded"], "written by the fake backend"),
+        ("fake", ["invent"], "replaced by the extractive one"),
+        ("no-such-backend", ["grounded"], "No diagnosis this time"),
+    ],
+)
+def test_the_diagnosis_part_follows_the_configured_backend(
+    corpus: tuple[Settings, Assistant],
+    fake: FakeSlack,
+    tmp_path: Path,
+    llm: str,
+    script: list[str],
+    expected: str,
+) -> None:
+    base, _ = corpus
+    # an Assistant of its own: the backend is chosen by its settings
+    settings = Settings(
+        labels_dir=base.labels_dir,
+        index_dir=base.index_dir,
+        encoder="fake",
+        llm=llm,
+        fake_llm_script=script,
+        public_url="https://a.example",
+    )
+    with running_bot(
+        (settings, Assistant.from_settings(settings)),
+        fake,
+        tmp_path,
+        llm=llm,
+        fake_llm_script=script,
+        public_url="https://a.example",
+    ) as bot:
+        bot.send.event(mention(f"<@{BOT_USER}> {ETCD}", ts="1700001000.000100"), event_id="EvD1")
+        (post,) = fake.wait_for("chat.postMessage")
+    text = blocks_text(post.args["blocks"])
+    assert expected in text
+    assert "perf-2025031603" in text, "the matches are shown whatever the backend did"
+    if expected.startswith("written by the fake"):
+        assert "This matches [<https://a.example/incidents/perf-2025031603|perf-2025031603>]" in text

@@ -1,6 +1,9 @@
-"""One Slack question → one answer: retrieval (and, when available, a short diagnosis) over the core.
+"""One Slack question → one answer: the core's diagnosis (matches, seen-before verdict, a short
+summary with citations), plus each match's root cause and fixes from its incident record.
 
-The answer is remembered in the feedback store under a fresh id, which the feedback buttons carry.
+A thread's messages come from several people, not alternating user / assistant turns, so they go into
+the query text itself rather than into ``history``. The answer is remembered in the feedback store under
+a fresh id, which the feedback buttons carry.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core import Assistant
-from ..errors import AssistantError, QueryError
+from ..errors import AssistantError, BackendUnavailable, QueryError
 from ..models import Match, SeenBefore
 from .facts import IncidentFacts, incident_facts
 from .feedback import FeedbackStore
@@ -40,6 +43,7 @@ class Answer:
     cards: list[Card]
     summary: str | None = None
     citations: list[str] = field(default_factory=list)
+    backend: str | None = None
     note: str | None = None
 
     def matches_json(self) -> list[dict[str, Any]]:
@@ -87,16 +91,35 @@ class Answerer:
         query, used = compose_query(question, history, max_chars=assistant.settings.max_query_chars)
         if not query:
             raise QueryError("there is nothing to search for", hint="describe the symptoms")
-        result = assistant.similar(query, k=self.top)
-        cards = [Card(match=m, facts=self._facts(assistant, m.id)) for m in result.matches]
-        answer = Answer(
-            id=uuid.uuid4().hex,
-            query=query,
-            question=question.strip(),
-            history_used=used,
-            seen_before=result.seen_before,
-            cards=cards,
-        )
+        try:
+            diagnosis = assistant.diagnose(query, k=self.top)
+        except BackendUnavailable as exc:  # a model that cannot be used: still show what was found
+            result = assistant.similar(query, k=self.top)
+            answer = self._new(
+                assistant,
+                query=query,
+                question=question,
+                used=used,
+                matches=result.matches,
+                seen=result.seen_before,
+            )
+            answer.note = f"No diagnosis this time: {exc}"
+        else:
+            answer = self._new(
+                assistant,
+                query=query,
+                question=question,
+                used=used,
+                matches=diagnosis.matches,
+                seen=diagnosis.seen_before,
+            )
+            answer.summary = diagnosis.summary or None
+            answer.citations = list(diagnosis.citations)
+            answer.backend = diagnosis.backend
+            if diagnosis.fallback_reason:
+                answer.note = (
+                    f"The model's answer was replaced by the extractive one: {diagnosis.fallback_reason}"
+                )
         self.store.remember(
             answer_id=answer.id,
             query=answer.query,
@@ -104,6 +127,25 @@ class Answerer:
             verdict=answer.seen_before.verdict,
         )
         return answer
+
+    def _new(
+        self,
+        assistant: Assistant,
+        *,
+        query: str,
+        question: str,
+        used: int,
+        matches: Sequence[Match],
+        seen: SeenBefore,
+    ) -> Answer:
+        return Answer(
+            id=uuid.uuid4().hex,
+            query=query,
+            question=question.strip(),
+            history_used=used,
+            seen_before=seen,
+            cards=[Card(match=m, facts=self._facts(assistant, m.id)) for m in matches[: self.top]],
+        )
 
     @staticmethod
     def _facts(assistant: Assistant, incident_id: str) -> IncidentFacts:

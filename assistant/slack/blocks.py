@@ -9,8 +9,8 @@ long text is cut at a word boundary with a link to the incident page when ``publ
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
+from ..api.routes.page import incident_page_url
 from .answer import Answer, Card
 from .text import clip, escape
 
@@ -21,7 +21,7 @@ BUTTON_TEXT_CHARS = 75
 BUTTON_VALUE_CHARS = 2000
 TOTAL_CHARS = 11000
 CARD_CHARS = 1200
-SUMMARY_CHARS = 2500
+SUMMARY_CHARS = 1200
 QUESTION_CHARS = 300
 FALLBACK_CHARS = 3000
 FIXES_SHOWN = 3
@@ -34,16 +34,24 @@ Block = dict[str, Any]
 
 
 def incident_url(public_url: str | None, incident_id: str) -> str | None:
-    """The incident's page on the service (``/incidents/<id>``), or None when no public URL is set."""
-    if not public_url:
-        return None
-    return f"{public_url.rstrip('/')}/incidents/{quote(incident_id, safe='')}"
+    """The incident's page on the service's chat page, or None when no public URL is set."""
+    return incident_page_url(public_url, incident_id)
 
 
 def incident_ref(public_url: str | None, incident_id: str) -> str:
     """The incident id as mrkdwn, linked to its page when possible."""
     url = incident_url(public_url, incident_id)
     return f"<{url}|{escape(incident_id)}>" if url else f"`{escape(incident_id)}`"
+
+
+def link_citations(summary: str, citations: list[str], public_url: str | None) -> str:
+    """``[perf-1]`` in an (escaped) summary as a link to the incident's page, for cited ids only."""
+    if not public_url:
+        return summary
+    for incident_id in dict.fromkeys(citations):
+        url = incident_url(public_url, incident_id)
+        summary = summary.replace(f"[{escape(incident_id)}]", f"[<{url}|{escape(incident_id)}>]")
+    return summary
 
 
 def mrkdwn(text: str) -> Block:
@@ -127,16 +135,25 @@ def answer_message(answer: Answer, *, public_url: str | None = None) -> tuple[st
     """(fallback text, blocks) for an answer."""
     head, plain = verdict_line(answer, public_url=public_url)
     blocks: list[Block] = [section(head)]
-    asked = f"Asked: “{clip(escape(answer.question), QUESTION_CHARS)}”" if answer.question else "Asked"
+    asked = (
+        f"Asked: “{clip(escape(answer.question), QUESTION_CHARS)}”"
+        if answer.question
+        else "Asked about the thread above"
+    )
     if answer.history_used:
         n = answer.history_used
         asked += f" · with {n} earlier thread message{'s' if n != 1 else ''}"
     blocks.append(context(asked))
     if answer.summary:
-        blocks.append(section("*Diagnosis*\n" + clip(escape(answer.summary), SUMMARY_CHARS)))
+        summary = link_citations(clip(escape(answer.summary), SUMMARY_CHARS), answer.citations, public_url)
+        blocks.append(section("*Diagnosis*\n" + summary))
+        about = []
         if answer.citations:
-            refs = ", ".join(incident_ref(public_url, c) for c in answer.citations)
-            blocks.append(context(f"Cites {refs}"))
+            about.append("Cites " + ", ".join(incident_ref(public_url, c) for c in answer.citations))
+        if answer.backend:
+            about.append(f"written by the {escape(answer.backend)} backend")
+        if about:
+            blocks.append(context(" · ".join(about)))
     if answer.note:
         blocks.append(context(escape(answer.note)))
     if answer.cards:

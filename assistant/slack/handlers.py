@@ -24,7 +24,7 @@ from .answer import Answer, Answerer
 from .blocks import HELPED, NOT_IT, answer_message, notice
 from .dedupe import EventLog
 from .feedback import Vote
-from .text import clip, message_text, to_plain
+from .text import clip, escape, message_text, to_plain
 from .thread import is_own, thread_history
 
 log = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ def register(
         if not question:
             ack(text=USAGE, response_type="ephemeral")
             return
-        ack(text=f"Looking for “{clip(question, 150)}” in past incidents…", response_type="ephemeral")
+        ack(text=f"Looking for “{clip(escape(question), 150)}” in past incidents…", response_type="ephemeral")
         answer, text, blocks = answer_or_error(question, [])
         respond(
             text=text,
@@ -126,6 +126,9 @@ def register(
         ts, parent = message["ts"], message.get("thread_ts")
         question = to_plain(message_text(message), bot_user_id=context.bot_user_id)
         history = _history(client, context, channel=channel, parent=parent, before=ts)
+        if not question and not history:
+            respond(text="That message has no text I can search for.", response_type="ephemeral")
+            return
         _, text, blocks = answer_or_error(question, history)
         try:
             client.chat_postMessage(
