@@ -18,7 +18,7 @@ from .errors import install_error_handlers
 from .limits import BodyLimit
 from .metrics import Metrics, RequestMetrics
 from .optional import optional_routers
-from .routes import health, page, search
+from .routes import chat, diagnose, health, page, search
 from .runtime import Runtime
 
 DESCRIPTION = """Find similar past incidents and draft a diagnosis that cites them.
@@ -48,7 +48,8 @@ def create_app(settings: Settings | None = None, *, routers: Sequence[APIRouter]
     app.state.runtime = runtime
     install_error_handlers(app)
 
-    for router in (health.router, search.router, *optional_routers(settings), *routers, page.router):
+    builtin = (health.router, search.router, diagnose.router, chat.router)
+    for router in (*builtin, *optional_routers(settings), *routers, page.router):
         app.include_router(router)
     app.mount("/static", page.static_files(), name="static")
 

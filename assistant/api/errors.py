@@ -59,6 +59,14 @@ class ApiError(Exception):
         self.headers = headers
 
 
+# For the OpenAPI docs of the /v1 routes.
+ERRORS: dict[int | str, dict[str, object]] = {
+    401: {"model": ErrorBody, "description": "Missing or invalid API key."},
+    413: {"model": ErrorBody, "description": "Request body too large."},
+    422: {"model": ErrorBody, "description": "Empty or too long query, or an invalid request."},
+    503: {"model": ErrorBody, "description": "Not ready (the hint says what to run) or backend unavailable."},
+}
+
 # Domain error -> (HTTP status, error type). Checked in order; subclasses first.
 DOMAIN_STATUS: list[tuple[type[AssistantError], int, str]] = [
     (QueryError, 422, "invalid_query"),

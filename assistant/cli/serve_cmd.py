@@ -25,4 +25,13 @@ def register(app: typer.Typer) -> None:
 
         settings = settings_with(index_dir=index)
         err_console.print(f"chat page and API on http://{host}:{port}/  (docs at /docs)", highlight=False)
-        uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level, proxy_headers=True)
+        uvicorn.run(
+            create_app(settings),
+            host=host,
+            port=port,
+            log_level=log_level,
+            proxy_headers=True,
+            # Longer than load balancers' idle timeouts (60 s on most), so the server never closes a
+            # kept-alive connection just as a client reuses it (a read error on the client).
+            timeout_keep_alive=75,
+        )

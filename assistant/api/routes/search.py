@@ -6,18 +6,11 @@ from fastapi import APIRouter, Request
 
 from ...models import PassageHit, SimilarResult
 from ..auth import Authorized
-from ..errors import ErrorBody
+from ..errors import ERRORS, ErrorBody
 from ..runtime import Runtime
 from ..schemas import IncidentDetail, SimilarRequest
 
 router = APIRouter(prefix="/v1", tags=["search"], dependencies=[Authorized])
-
-ERRORS: dict[int | str, dict[str, object]] = {
-    401: {"model": ErrorBody, "description": "Missing or invalid API key."},
-    413: {"model": ErrorBody, "description": "Request body too large."},
-    422: {"model": ErrorBody, "description": "Empty or too long query, or an invalid request."},
-    503: {"model": ErrorBody, "description": "The index is not loaded; the hint says what to run."},
-}
 
 
 @router.post("/similar", response_model=SimilarResult, responses=ERRORS)
