@@ -155,7 +155,9 @@ def test_text_helpers() -> None:
         "Heading",
         "third",
     ]
-    assert claims("Short one.\nThis sentence has enough words.") == ["This sentence has enough words."]
+    assert claims("Short one.\nThis sentence has enough words.\nWhat resolved similar incidents:") == [
+        "This sentence has enough words."
+    ]
 
 
 def test_key_term_recall() -> None:
@@ -245,3 +247,25 @@ def test_one_torch_thread_restores_the_thread_count() -> None:
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+def test_cached_encoder_embeds_each_text_once_shortest_first() -> None:
+    from assistant.evaluation.support import CachedEncoder
+
+    class Counting(FakeEncoder):
+        def __init__(self) -> None:
+            super().__init__()
+            self.calls: list[list[str]] = []
+
+        def encode(self, texts: list[str]) -> np.ndarray:
+            self.calls.append(list(texts))
+            return super().encode(texts)
+
+    inner = Counting()
+    cached = CachedEncoder(inner, batch_size=2)
+    texts = ["a much longer text", "short", "a much longer text", "mid size"]
+    first = cached.encode(texts)
+    assert inner.calls == [["short", "mid size"], ["a much longer text"]]
+    assert np.allclose(first, FakeEncoder().encode(texts))
+    cached.encode(["short", "mid size"])
+    assert len(inner.calls) == 2, "cached texts are not embedded again"

@@ -7,7 +7,7 @@ import sys
 import typer
 
 from ..errors import AssistantError
-from . import ask_cmd, index_cmd, labels_cmd, search_cmd, serve_cmd, slack_cmd
+from . import ask_cmd, eval_cmd, index_cmd, labels_cmd, search_cmd, serve_cmd, slack_cmd
 from .output import err_console
 
 app = typer.Typer(
@@ -19,6 +19,7 @@ app = typer.Typer(
 )
 app.add_typer(labels_cmd.app, name="labels")
 app.add_typer(index_cmd.app, name="index")
+app.add_typer(eval_cmd.app, name="eval")
 search_cmd.register(app)
 ask_cmd.register(app)
 serve_cmd.register(app)

@@ -38,6 +38,31 @@ def best_similarity(claim_vectors: np.ndarray, unit_vectors: np.ndarray) -> np.n
     return np.asarray((claim_vectors @ unit_vectors.T).max(axis=1), dtype=np.float32)
 
 
+class CachedEncoder:
+    """An encoder that remembers every text it embedded and encodes misses shortest-first in small
+    batches: eval runs embed the same passage lines for many answers, and one big batch would be
+    padded to its longest text."""
+
+    def __init__(self, encoder: Encoder, *, batch_size: int = 32, max_items: int = 50_000) -> None:
+        self.encoder = encoder
+        self.id = encoder.id
+        self.dim = encoder.dim
+        self.batch_size = batch_size
+        self.max_items = max_items
+        self._cache: dict[str, np.ndarray] = {}
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        missing = sorted({t for t in texts if t not in self._cache}, key=len)
+        for start in range(0, len(missing), self.batch_size):
+            batch = missing[start : start + self.batch_size]
+            for text, vector in zip(batch, self.encoder.encode(batch), strict=True):
+                self._cache[text] = vector
+        out = np.vstack([self._cache[t] for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
+        if len(self._cache) > self.max_items:
+            self._cache.clear()
+        return out
+
+
 def embedding_support(claims: Sequence[str], units: Sequence[str], *, encoder: Encoder) -> list[float]:
     if not claims:
         return []

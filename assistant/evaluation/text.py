@@ -53,5 +53,6 @@ def sentences(text: str) -> list[str]:
 
 
 def claims(text: str, *, min_words: int = 4) -> list[str]:
-    """The sentences of an answer that state something: at least ``min_words`` words."""
-    return [s for s in sentences(text) if len(words(s)) >= min_words]
+    """The sentences of an answer that state something: at least ``min_words`` words, not a heading
+    (a line ending with a colon)."""
+    return [s for s in sentences(text) if len(words(s)) >= min_words and not s.endswith(":")]
