@@ -117,3 +117,19 @@ def test_feedback_becomes_eval_cases(tmp_path: Path) -> None:
 def test_feedback_store_missing_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(EvalDataError, match="no feedback store"):
         read_votes(tmp_path / "none.sqlite3")
+
+
+def test_feedback_written_by_the_slack_store_exports(tmp_path: Path) -> None:
+    """The table the Slack bot writes is the one the export reads (a schema change breaks this)."""
+    from assistant.slack.feedback import FeedbackStore
+
+    store = FeedbackStore.in_dir(tmp_path)
+    matches = [{"id": "perf-1", "title": "pool", "score": 1.0, "similarity": 0.8}]
+    store.remember(answer_id="a1", query="db pool maxed", matches=matches, verdict="yes")
+    store.vote(answer_id="a1", user="U1", vote="up")
+    [case] = feedback_cases(read_votes(tmp_path / "feedback.sqlite3"))
+    assert (case["query"], case["relevant"], case["votes"]) == (
+        "db pool maxed",
+        ["perf-1"],
+        {"up": 1, "down": 0},
+    )
