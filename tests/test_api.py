@@ -192,6 +192,7 @@ def test_query_limits_are_422_with_a_reason(built: Settings) -> None:
     assert bad_k.status_code == 422
     assert bad_k.json()["error"]["message"].startswith("k: ")
     assert not_json.status_code == 422
+    assert not_json.json()["error"]["message"] == "the body is not valid JSON"
     assert "y" * 101 not in long.text
 
 
