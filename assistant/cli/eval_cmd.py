@@ -114,6 +114,9 @@ def _summary(run: EvalRun) -> None:
             console.print(
                 _row_table("judge", {"mean_score": m["judge"]["mean_score"], **m["judge"]["verdicts"]})
             )
+        if "backends" in m:
+            answered = ", ".join(f"{name} {count}" for name, count in m["backends"].items())
+            console.print(f"answered by: {answered}; fallback rate {m['fallback_rate']:.2f}", highlight=False)
         if "latency_ms" in m:
             console.print(_row_table("latency (ms)", m["latency_ms"]))
 
@@ -249,6 +252,10 @@ def diagnose_cmd(
     k: Annotated[
         int | None, typer.Option("--k", min=1, max=50, help="Incidents given to the backend.")
     ] = None,
+    sample: Annotated[
+        int | None,
+        typer.Option("--sample", min=1, help="Only N labelled cases, evenly spaced through the file."),
+    ] = None,
     limit: Annotated[
         int | None, typer.Option("--limit", min=1, help="Only the first N labelled cases.")
     ] = None,
@@ -267,6 +274,8 @@ def diagnose_cmd(
 ) -> None:
     """Run our diagnosis pipeline over the gold cases and score its answers like any others."""
     cases = [c for c in load_cases(queries) if c.relevant is not None][:limit]
+    if sample is not None and sample < len(cases):
+        cases = [cases[i * len(cases) // sample] for i in range(sample)]
     scorer = _scorer(
         index,
         k=k or 5,
@@ -291,6 +300,7 @@ def diagnose_cmd(
     _finish(run, scorer.assistant.settings, out=out, as_json=as_json)
 
 
+DETAIL = ("per_category.", "recall_curve.", "subtype_curve.")
 LOWER_IS_BETTER = ("latency_ms", "ece", "fallback_rate", "invalid_citations", "skipped")
 
 
@@ -300,6 +310,9 @@ def compare_cmd(
     run_b: Annotated[str, typer.Argument(help="Run id, run folder or metrics.json.")],
     out: OutOpt = None,
     changed: Annotated[bool, typer.Option("--changed", help="Only metrics that differ.")] = False,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="Also per-category metrics and the @k curves.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Print the metric deltas between two runs (B − A)."""
@@ -309,6 +322,8 @@ def compare_cmd(
     if a.get("mode") != b.get("mode"):
         err_console.print(f"[yellow]warning:[/] comparing a {a.get('mode')} run with a {b.get('mode')} run")
     deltas = compare(a["metrics"], b["metrics"])
+    if not show_all:
+        deltas = [d for d in deltas if not d.metric.startswith(DETAIL)]
     if changed:
         deltas = [d for d in deltas if d.delta is None or abs(d.delta) > 1e-9]
     if as_json:
@@ -323,15 +338,18 @@ def compare_cmd(
         else:
             better = (d.delta < 0) if any(w in d.metric for w in LOWER_IS_BETTER) else (d.delta > 0)
             style = "green" if better else "red"
-        shown = "" if d.delta is None else f"[{style}]{d.delta:+.3f}[/]" if style else f"{d.delta:+.3f}"
+        delta = _num(d.delta, sign=True) if d.delta is not None else ""
+        shown = f"[{style}]{delta}[/]" if style else delta
         table.add_row(d.metric, _num(d.a), _num(d.b), shown)
     console.print(table)
 
 
-def _num(value: float | None) -> str:
+def _num(value: float | None, *, sign: bool = False) -> str:
     if value is None:
         return "–"
-    return f"{value:.0f}" if value == int(value) and abs(value) >= 1 else f"{value:.3f}"
+    if isinstance(value, int):
+        return f"{value:+d}" if sign else str(value)
+    return f"{value:+.3f}" if sign else f"{value:.3f}"
 
 
 @app.command("feedback")

@@ -15,17 +15,18 @@ SKIP = ("worst_misses", "false_seen_before", "worst_answers", "reliability", "un
 @dataclass(frozen=True)
 class Delta:
     metric: str
-    a: float | None
-    b: float | None
+    a: float | int | None
+    b: float | int | None
 
     @property
-    def delta(self) -> float | None:
+    def delta(self) -> float | int | None:
         return None if self.a is None or self.b is None else self.b - self.a
 
 
-def flatten(metrics: dict[str, Any], prefix: str = "") -> dict[str, float]:
-    """Numeric leaves as ``dotted.path: value``; per-case lists and the reliability table are skipped."""
-    out: dict[str, float] = {}
+def flatten(metrics: dict[str, Any], prefix: str = "") -> dict[str, float | int]:
+    """Numeric leaves as ``dotted.path: value`` (counts stay ints); per-case lists and the reliability
+    table are skipped."""
+    out: dict[str, float | int] = {}
     for key, value in metrics.items():
         name = f"{prefix}.{key}" if prefix else str(key)
         if key in SKIP:
@@ -33,7 +34,7 @@ def flatten(metrics: dict[str, Any], prefix: str = "") -> dict[str, float]:
         if isinstance(value, dict):
             out.update(flatten(value, name))
         elif isinstance(value, int | float) and not isinstance(value, bool):
-            out[name] = float(value)
+            out[name] = value
     return out
 
 
