@@ -11,7 +11,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install run index test lint format bench bench-service clean
+.PHONY: install run index test lint format bench bench-answers bench-service clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -41,6 +41,9 @@ test: lint
 
 bench: install
 	$(PY) bench/retrieval.py
+
+bench-answers: install   # extractive vs llamacpp answers on eval queries (needs the llamacpp extra)
+	$(PY) bench/answers.py
 
 bench-service: install   # needs `make run` in another terminal
 	$(PY) bench/service.py --url http://$(HOST):$(PORT)

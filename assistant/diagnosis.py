@@ -113,13 +113,20 @@ class Diagnoser:
         self.assistant = assistant
         self.settings = assistant.settings
         self.prompts = Prompts(self.settings.prompts_dir)
-        self.tokens = TokenCounter(cache_dir=default_cache_dir(self.settings.data_dir))
+        self._tokens: TokenCounter | None = None
         self._models: dict[str, ChatModel] = {}
         self._lock = threading.Lock()
         by_incident: dict[str, list[Passage]] = {}
         for p in assistant.index.passages:
             by_incident.setdefault(p.incident_id, []).append(p)
         self._passages = by_incident
+
+    @property
+    def tokens(self) -> TokenCounter:
+        """tiktoken, loaded from its seeded offline cache the first time a prompt is built."""
+        if self._tokens is None:
+            self._tokens = TokenCounter(cache_dir=default_cache_dir(self.settings.data_dir))
+        return self._tokens
 
     def model(self, name: str) -> ChatModel:
         """The chat model for backend ``name``, loaded once. Raises ``BackendUnavailable``."""

@@ -64,6 +64,9 @@ class Row:
     seconds: float
     first_chunk: float
     fallback_reason: str | None
+    summary: str = ""
+    streamed: str = ""
+    causes: tuple[str, ...] = ()
 
 
 def load_cases(path: Path | None) -> list[tuple[str, str, list[str]]]:
@@ -111,6 +114,8 @@ def score(case_id: str, relevant: list[str], d: Diagnosis, backend: str, assista
         seconds=0.0,
         first_chunk=0.0,
         fallback_reason=d.fallback_reason,
+        summary=d.summary,
+        causes=tuple(h.cause for h in d.hypotheses),
     )
 
 
@@ -119,16 +124,20 @@ def run(assistant: Assistant, case: tuple[str, str, list[str]], backend: str) ->
     started = time.perf_counter()
     first = None
     final: Diagnosis | None = None
+    streamed: list[str] = []
     for part in assistant.diagnose_stream(query, backend=backend):
         if isinstance(part, Diagnosis):
             final = part
-        elif first is None:
+            continue
+        streamed.append(part)
+        if first is None:
             first = time.perf_counter() - started
     elapsed = time.perf_counter() - started
     assert final is not None
     row = score(case_id, relevant, final, backend, assistant)
     row.seconds = round(elapsed, 2)
     row.first_chunk = round(first if first is not None else elapsed, 2)
+    row.streamed = "".join(streamed)[:1000]
     return row
 
 
@@ -161,6 +170,10 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=12, help="queries to ask (0 = all)")
     parser.add_argument("--labels", type=Path, default=ROOT / "labels")
     parser.add_argument("--context-tokens", type=int, default=4096)
+    parser.add_argument("--prompts-dir", type=Path, help="prompt templates to use (ASSISTANT_PROMPTS_DIR)")
+    parser.add_argument(
+        "--timeout", type=float, default=600, help="seconds an answer may take (ASSISTANT_LLM_TIMEOUT)"
+    )
     args = parser.parse_args()
 
     cases = spread(load_cases(args.queries), args.limit)
@@ -170,6 +183,8 @@ def main() -> None:
         index_dir=work / "index",
         data_dir=work / "data",
         context_tokens=args.context_tokens,
+        llm_timeout=args.timeout,
+        prompts_dir=args.prompts_dir,
     )
     started = time.perf_counter()
     build(settings)
@@ -192,6 +207,7 @@ def main() -> None:
                 row = run(assistant, case, backend)
                 rows.append(row)
                 f.write(json.dumps(asdict(row)) + "\n")
+                f.flush()
                 print(
                     f"| {row.id} | {row.backend} | {row.answered_by} | {'yes' if row.cited else 'no'} "
                     f"| {'yes' if row.top else 'no'} | {row.cause:.2f} | {row.invalid} | {row.seconds:.2f} "

@@ -171,16 +171,17 @@ def test_injection_does_not_change_a_grounded_models_format(seed_dir: Path, tmp_
 
 def test_history_adds_context_to_prompt_and_retrieval(seed_dir: Path, tmp_path: Path) -> None:
     assistant = fake(["grounded"], seed_dir, tmp_path)
-    history = ["the kafka order consumers are lagging", "Looks like [perf-2025031606]."]
-    d = assistant.diagnose("and the db pool is maxed too", history=history)
-    assert d.query == "and the db pool is maxed too"
+    follow_up = "what should we check first?"
+    history = ["kubectl is slow, etcd disk busy", "Looks like [perf-2025031603]."]
+    assert assistant.similar(follow_up).matches[0].id != "perf-2025031603"
+    d = assistant.diagnose(follow_up, history=history)
+    assert d.query == follow_up
+    assert d.matches[0].id == "perf-2025031603", "the earlier user turn steers retrieval"
     model = assistant.diagnoser().model("fake")
     assert isinstance(model, FakeChatModel)
     user = model.calls[-1][1].content
-    assert "user: the kafka order consumers are lagging" in user
-    assert "assistant: Looks like [perf-2025031606]." in user
-    plain = assistant.similar("and the db pool is maxed too", k=5)
-    assert [m.id for m in d.matches] != [m.id for m in plain.matches] or d.matches[0].id == "perf-2025031606"
+    assert "user: kubectl is slow, etcd disk busy\nassistant: Looks like [perf-2025031603]." in user
+    assert user.index("assistant: Looks like") < user.index(follow_up)
 
 
 def test_bad_input_raises_before_any_output(seed_dir: Path, tmp_path: Path) -> None:
