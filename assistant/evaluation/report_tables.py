@@ -125,7 +125,8 @@ def build_report(run: EvalRun) -> Report:
             _misses(
                 "Worst misses",
                 m["worst_misses"],
-                note="In-corpus queries with no relevant incident in the top 5, worst first.",
+                note="In-corpus queries whose first relevant incident is not ranked first, worst first "
+                "(– = not retrieved at all).",
             )
         )
         report.tables.append(

@@ -221,7 +221,7 @@ def retrieval_metrics(outcomes: Sequence[QueryOutcome], *, k: int = 10) -> dict[
         "worst_misses": [
             _brief(o)
             for o in sorted(
-                (o for o in in_corpus if not hit_at_k(o.ranked_ids, o.relevant, SUBTYPE_AT)),
+                (o for o in in_corpus if _first_rank(o) > 1),
                 key=lambda o: (-_first_rank(o), o.id),
             )[:WORST]
         ],
