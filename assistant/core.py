@@ -108,7 +108,7 @@ class Assistant:
         similarity = self.index.cosine(vector, list(fused))
         hits = group_by_incident(
             fused,
-            incident_of=[p.incident_id for p in self.index.passages],
+            incident_of=self.index.incident_of,
             similarity=similarity,
             max_score=2.0 / (s.rrf_k + 1),
         )[:k]
