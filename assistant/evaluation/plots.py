@@ -70,7 +70,7 @@ def reliability(bins: Sequence[Mapping[str, Any]], *, title: str) -> bytes:
         xlim=(0, 1),
         ylim=(0, 1.08),
     )
-    ax.legend(fontsize=8, loc="upper left")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=2, frameon=False)
     return _png(fig)
 
 
