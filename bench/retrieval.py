@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 from rich.console import Console
 from rich.table import Table
 
@@ -44,6 +45,9 @@ from assistant.passages import build_passages  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 
 console = Console()
+# torch intra-op threads for query timing: the machine's cores by default; the service and eval runs use 1,
+# which is slower on an idle machine and far faster on a loaded one (see README).
+THREADS = int(__import__("os").environ.get("BENCH_TORCH_THREADS", "0")) or torch.get_num_threads()
 warnings.filterwarnings("ignore")
 
 
@@ -120,6 +124,7 @@ def corpus_comparison(labels_dir: Path, queries_path: Path) -> None:
         naive_build = time.perf_counter() - t0
 
         assistant = Assistant.from_settings(settings, encoder=encoder)
+        torch.set_num_threads(THREADS)
         ours_rank, naive_rank, ours_t, naive_t = [], [], [], []
         for q in queries:
             t0 = time.perf_counter()
@@ -197,6 +202,7 @@ def scale_run(n_passages: int, labels_dir: Path, queries_path: Path) -> dict[str
         for p, v in zip(base_passages, encoder.encode([p.text for p in base_passages]), strict=True)
     }
     labels = synthetic_labels(base, n_passages // 3)
+    torch.set_num_threads(THREADS)
     table: dict[str, np.ndarray] = {}
     texts, ids, rows = [], [], []
     for i, x in enumerate(labels.labels):
@@ -311,8 +317,6 @@ def main() -> None:
         print(json.dumps(scale_run(args.scale_worker, args.labels, args.queries)))
         return
     import platform
-
-    import torch
 
     console.print(
         f"machine: {platform.machine()}, {__import__('os').cpu_count()} cores, "
