@@ -260,6 +260,9 @@ class LoadedIndex:
                 f"the index at {build.parent} was built with encoder {self.manifest.encoder!r}, "
                 f"but the configured encoder is {expected_encoder!r}"
             )
+        # One query at a time: FAISS's OpenMP threads only add start-up cost and, spinning after each
+        # search, slow the next query encode (bench/retrieval.py at 100k passages: dense 17 → 7 ms).
+        faiss.omp_set_num_threads(1)
         try:
             self.dense = faiss.read_index(str(build / "dense.faiss"))
             self.sparse = SparseIndex.load(build / "bm25", self.manifest.passages)
