@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -51,3 +54,14 @@ def corpus(tmp_path_factory: pytest.TempPathFactory, minilm: Encoder) -> Assista
     )
     build(settings, encoder=minilm)
     return Assistant.from_settings(settings, encoder=minilm)
+
+
+def run_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """The ``assistant`` command in a subprocess, as a user runs it, with ``env`` added."""
+    return subprocess.run(
+        [sys.executable, "-c", "from assistant.cli import main; main()", *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +10,8 @@ from typer.testing import CliRunner
 
 from assistant.cli import app
 from assistant.settings import Settings
+
+from .conftest import run_cli as run
 
 runner = CliRunner()
 QUERY = "order consumers falling behind on kafka, lag 200k, db pool maxed out"
@@ -28,16 +27,6 @@ def env(settings: Settings, tmp_path: Path) -> dict[str, str]:
     }
     assert runner.invoke(app, ["index", "build"], env=env).exit_code == 0
     return env
-
-
-def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", "from assistant.cli import main; main()", *args],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def test_ask_streams_then_lists_cited_incidents(env: dict[str, str]) -> None:

@@ -1,9 +1,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +8,8 @@ from typer.testing import CliRunner
 
 from assistant.cli import app
 from assistant.settings import Settings
+
+from .conftest import run_cli as run
 
 runner = CliRunner()
 
@@ -22,17 +21,6 @@ def env(settings: Settings) -> dict[str, str]:
         "ASSISTANT_INDEX_DIR": str(settings.index_dir),
         "ASSISTANT_ENCODER": "fake",
     }
-
-
-def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """The installed command in a subprocess, as a user runs it."""
-    return subprocess.run(
-        [sys.executable, "-c", "from assistant.cli import main; main()", *args],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def test_similar_json_shape(env: dict[str, str]) -> None:
