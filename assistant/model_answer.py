@@ -7,15 +7,14 @@ the summary (its citations are still checked later).
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from typing import Any
 
+import json_repair
 from pydantic import BaseModel
 
 FENCE = re.compile(r"^\s*```[A-Za-z]*\s*\n?|\n?\s*```\s*$")
-TRAILING_COMMA = re.compile(r",\s*([}\]])")
 WORD_CONFIDENCE = {"very high": 0.9, "high": 0.8, "medium": 0.5, "moderate": 0.5, "low": 0.2, "very low": 0.1}
 
 SYNONYMS = {
@@ -55,87 +54,16 @@ class DraftAnswer(BaseModel):
     """False when no JSON object could be read and the text became the summary."""
 
 
-def _close(text: str) -> str | None:
-    """``text`` with open strings, objects and arrays closed; None if it ends inside a key or value."""
-    stack: list[str] = []
-    in_string = escaped = False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "{[":
-            stack.append("}" if ch == "{" else "]")
-        elif ch in "}]":
-            if not stack:
-                return None
-            stack.pop()
-    if escaped:
-        text = text[:-1]
-    if in_string:
-        text += '"'
-    text = text.rstrip().rstrip(",")
-    if text.endswith(":"):
-        text += " null"
-    return text + "".join(reversed(stack))
-
-
-def _structural_commas(text: str) -> list[int]:
-    out: list[int] = []
-    in_string = escaped = False
-    for i, ch in enumerate(text):
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in ",[{":
-            out.append(i)
-    return out
-
-
-def _loads(candidate: str) -> Any:
-    for text in (candidate, TRAILING_COMMA.sub(r"\1", candidate)):
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError:
-            continue
-    return None
-
-
 def read_json_object(text: str) -> dict[str, Any] | None:
     """The first JSON object in ``text``, repairing fences, trailing commas and truncation."""
     text = FENCE.sub("", text.strip())
     start = text.find("{")
     if start < 0:
         return None
-    body = text[start:]
-    end = body.rfind("}")
-    if end >= 0 and isinstance(obj := _loads(body[: end + 1]), dict):
-        return obj
-    try:
-        obj, _ = json.JSONDecoder().raw_decode(body)
-        if isinstance(obj, dict):
-            return obj
-    except json.JSONDecodeError:
-        pass
-    # Truncated: close what is open; if that fails, cut back to an earlier comma or bracket and retry.
-    cuts = [len(body), *reversed(_structural_commas(body))]
-    for cut in cuts[:40]:
-        piece = body[:cut] if cut == len(body) else body[: cut + (body[cut] in "[{")]
-        closed = _close(piece)
-        if closed is not None and isinstance(obj := _loads(closed), dict):
-            return obj
-    return None
+    obj = json_repair.loads(text[start:])
+    if isinstance(obj, list):  # an object followed by more text comes back as a list of values
+        obj = next((item for item in obj if isinstance(item, dict)), None)
+    return obj if isinstance(obj, dict) and obj else None
 
 
 def _pick(obj: dict[str, Any], names: tuple[str, ...]) -> Any:
