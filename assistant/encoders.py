@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 import itertools
 import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Protocol
 
 import numpy as np
@@ -87,6 +90,33 @@ class FakeEncoder:
                 col, sign = self._bucket(token)
                 out[row, col] += sign
         return normalise(out)
+
+
+def set_torch_threads(count: int) -> int | None:
+    """Set torch's intra-op thread count, if torch is loaded (a sentence-transformers encoder loads it,
+    ``fake`` does not); return the previous count.
+
+    Queries are encoded one short text at a time. On a busy 2-core machine two threads made one encode
+    take 350-950 ms (OpenMP threads spin while descheduled) against about 30 ms with one, so the service
+    and the eval query loops use one. Threads that have not run torch code yet pick the setting up.
+    """
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return None
+    before = int(torch.get_num_threads())
+    torch.set_num_threads(count)
+    return before
+
+
+@contextmanager
+def one_torch_thread() -> Iterator[None]:
+    """One torch intra-op thread inside the block, the previous count restored after."""
+    before = set_torch_threads(1)
+    try:
+        yield
+    finally:
+        if before is not None:
+            set_torch_threads(before)
 
 
 def make_encoder(name: str) -> Encoder:

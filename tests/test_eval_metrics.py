@@ -237,7 +237,7 @@ def test_gold_root_cause_and_resolution_items() -> None:
 def test_one_torch_thread_restores_the_thread_count() -> None:
     import torch
 
-    from assistant.evaluation.threads import one_torch_thread
+    from assistant.encoders import one_torch_thread
 
     before = torch.get_num_threads()
     torch.set_num_threads(2)

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 import threading
 from dataclasses import dataclass
 from typing import Literal
 
 from ..core import Assistant
+from ..encoders import set_torch_threads
 from ..errors import AssistantError
 from ..index import current_dir
 from ..passages import Passage
@@ -34,16 +34,6 @@ class Status:
     state: State
     reason: str = ""
     hint: str = ""
-
-
-def one_thread_per_request() -> None:
-    """Requests already run in parallel on the server's thread pool; if torch's intra-op pool also
-    spreads every encode over all cores, its OpenMP threads spin while descheduled whenever the CPU is
-    busy. Measured on a loaded 2-core machine: 35 ms per query encode with 1 thread, 350-950 ms with 2.
-    Threads that have not run torch code yet (the request pool) pick the setting up."""
-    torch = sys.modules.get("torch")  # imported by a sentence-transformers encoder; not by `fake`
-    if torch is not None:
-        torch.set_num_threads(1)
 
 
 class Runtime:
@@ -105,7 +95,7 @@ class Runtime:
         self._loaded.set()
 
     def _ready(self, assistant: Assistant) -> None:
-        one_thread_per_request()
+        set_torch_threads(1)  # requests already run in parallel on the server's thread pool
         by_incident: dict[str, list[Passage]] = {}
         for passage in assistant.index.passages:
             by_incident.setdefault(passage.incident_id, []).append(passage)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..core import Assistant
+from ..encoders import one_torch_thread
 from .answer_metrics import (
     best,
     citation_recall,
@@ -27,7 +28,6 @@ from .results import AnswerOutcome
 from .retrieval_run import rounded, seen_before_block
 from .support import CachedEncoder, Entailment, context_units, embedding_support, entailment_support
 from .text import claims, sentences
-from .threads import one_torch_thread
 
 if TYPE_CHECKING:
     from ..models import Diagnosis

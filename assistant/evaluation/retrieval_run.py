@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..core import Assistant
+from ..encoders import one_torch_thread
 from ..labels import Label
 from ..models import SimilarResult
 from ..passages import build_passages
@@ -17,7 +18,6 @@ from .cases import GoldCase
 from .latency import latency_summary
 from .ranking import first_relevant_rank, hit_at_k, label_hit_at_k, ndcg_at_k, recall_at_k, reciprocal_rank
 from .results import QueryOutcome, Retrieved
-from .threads import one_torch_thread
 
 Progress = Callable[[int, int], None]
 CUTOFFS = (1, 3, 5, 10)
