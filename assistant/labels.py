@@ -15,13 +15,25 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from .errors import LabelProblem
 from .taxonomy import SUBTYPE_TO_CATEGORY, TAXONOMY, infer_subtype
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$"
 SCHEMA_FILE = "schema.json"
+MAX_LABEL_BYTES = 256 * 1024
+"""Default size limit of one label file (``ASSISTANT_MAX_LABEL_BYTES``); the committed ones are < 10 KB."""
+MAX_DEPTH = 32
+"""Deepest nesting of objects and lists in a label (the committed ones nest 5 deep)."""
 
 
 class _Open(BaseModel):
@@ -51,20 +63,35 @@ class Metadata(_Open):
     category: str | None = Field(None, description="Taxonomy category; inferred from tags when absent.")
     subtype: str | None = Field(None, description="Taxonomy subtype; inferred from tags when absent.")
 
+    # Field validators, not one model validator: a taxonomy problem is reported even when another
+    # metadata field (severity, tags, ...) is invalid too.
+    @field_validator("category")
+    @classmethod
+    def _known_category(cls, value: str | None) -> str | None:
+        if value is not None and value not in TAXONOMY:
+            raise ValueError(f"unknown category {value!r}; expected one of {', '.join(TAXONOMY)}")
+        return value
+
+    @field_validator("subtype")
+    @classmethod
+    def _known_subtype(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return value
+        owner = SUBTYPE_TO_CATEGORY.get(value)
+        category = info.data.get("category")
+        if owner is None:
+            allowed = TAXONOMY[category] if category in TAXONOMY else list(SUBTYPE_TO_CATEGORY)
+            raise ValueError(
+                f"unknown subtype {value!r}; expected one of {', '.join(allowed)} (see labels/README.md)"
+            )
+        if category is not None and owner != category:
+            raise ValueError(f"subtype {value!r} belongs to category {owner!r}, not {category!r}")
+        return value
+
     @model_validator(mode="after")
     def _taxonomy(self) -> Metadata:
-        if self.category is not None and self.category not in TAXONOMY:
-            raise ValueError(f"unknown category {self.category!r}; expected one of {', '.join(TAXONOMY)}")
         if self.subtype is not None:
-            owner = SUBTYPE_TO_CATEGORY.get(self.subtype)
-            if owner is None:
-                allowed = ", ".join(TAXONOMY[self.category]) if self.category else "see design.md"
-                raise ValueError(f"unknown subtype {self.subtype!r}; expected one of {allowed}")
-            if self.category is not None and owner != self.category:
-                raise ValueError(
-                    f"subtype {self.subtype!r} belongs to category {owner!r}, not {self.category!r}"
-                )
-            self.category = owner
+            self.category = SUBTYPE_TO_CATEGORY[self.subtype]
         elif self.category is None:
             self.subtype = infer_subtype(self.tags)
             self.category = SUBTYPE_TO_CATEGORY.get(self.subtype) if self.subtype else None
@@ -121,6 +148,12 @@ def file_checksum(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def path_checksum(path: Path) -> str:
+    """``file_checksum`` of a file's content, read in chunks (for files too large to load)."""
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
 def json_path(loc: Iterable[int | str]) -> str:
     """Pydantic's error location as a JSON path, e.g. ``$.analysis.evidence[2]``."""
     out = "$"
@@ -136,6 +169,41 @@ def label_files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*.json") if p.name != SCHEMA_FILE and not p.name.startswith("."))
 
 
+def _unusable_values(raw: dict[str, Any], *, file: str) -> list[LabelProblem]:
+    """Text that cannot be written as UTF-8 (lone surrogates from ``\\ud800`` escapes) and nesting
+    deeper than ``MAX_DEPTH``, located by JSON path. Iterative: the depth is what is being checked."""
+    problems: list[LabelProblem] = []
+    stack: list[tuple[Any, tuple[int | str, ...]]] = [(raw, ())]
+    while stack and len(problems) < 20:
+        value, loc = stack.pop()
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                problems.append(
+                    LabelProblem(
+                        file,
+                        json_path(loc),
+                        f"text holds a lone surrogate ({value[exc.start]!r}), which is not valid Unicode; "
+                        "fix the \\u escape",
+                    )
+                )
+            continue
+        if not isinstance(value, dict | list):
+            continue
+        if len(loc) >= MAX_DEPTH:
+            problems.append(
+                LabelProblem(file, json_path(loc), f"nested deeper than {MAX_DEPTH} levels; flatten it")
+            )
+            continue
+        items = list(value.items()) if isinstance(value, dict) else list(enumerate(value))
+        for key, item in reversed(items):
+            if isinstance(key, str):
+                stack.append((key, loc))  # a key's surrogate is reported at the object holding it
+            stack.append((item, (*loc, key)))
+    return problems
+
+
 def parse_label(data: bytes, *, file: str) -> tuple[LoadedLabel | None, list[LabelProblem]]:
     """Parse one label document; return it, or every problem found in it."""
     try:
@@ -146,8 +214,12 @@ def parse_label(data: bytes, *, file: str) -> tuple[LoadedLabel | None, list[Lab
         return None, [
             LabelProblem(file, "$", f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}")
         ]
+    except RecursionError:
+        return None, [LabelProblem(file, "$", f"nested far deeper than {MAX_DEPTH} levels; flatten it")]
     if not isinstance(raw, dict):
         return None, [LabelProblem(file, "$", f"expected a JSON object, got {type(raw).__name__}")]
+    if unusable := _unusable_values(raw, file=file):
+        return None, unusable
     try:
         label = Label.model_validate(raw)
     except ValidationError as exc:
@@ -155,8 +227,10 @@ def parse_label(data: bytes, *, file: str) -> tuple[LoadedLabel | None, list[Lab
     return LoadedLabel(file=file, checksum=file_checksum(data), label=label, raw=raw), []
 
 
-def load_labels(root: Path) -> LabelSet:
-    """Load every label under ``root``; invalid files are reported in ``problems``, never raised."""
+def load_labels(root: Path, *, max_bytes: int = MAX_LABEL_BYTES) -> LabelSet:
+    """Load every label under ``root``; invalid files are reported in ``problems``, never raised.
+
+    Files over ``max_bytes`` are reported without being read into memory."""
     result = LabelSet()
     if not root.exists():
         result.problems.append(LabelProblem(str(root), "$", "no such file or folder"))
@@ -164,6 +238,18 @@ def load_labels(root: Path) -> LabelSet:
     seen: dict[str, str] = {}
     for path in label_files(root):
         try:
+            size = path.stat().st_size
+            if size > max_bytes:
+                result.checksums[str(path)] = path_checksum(path)
+                result.problems.append(
+                    LabelProblem(
+                        str(path),
+                        "$",
+                        f"file is {size} bytes; the limit is {max_bytes} (ASSISTANT_MAX_LABEL_BYTES): "
+                        "shorten it, or raise the limit",
+                    )
+                )
+                continue
             data = path.read_bytes()
         except OSError as exc:
             result.problems.append(LabelProblem(str(path), "$", f"cannot read file: {exc.strerror}"))

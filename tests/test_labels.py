@@ -73,12 +73,12 @@ def test_every_problem_is_reported_with_file_and_json_path(tmp_path: Path) -> No
     assert ("bad.json", "$.timestamp") in problems
     assert ("bad.json", "$.analysis.root_cause") in problems
     assert ("bad.json", "$.analysis.evidence[1]") in problems
-    assert ("bad.json", "$.metadata") in problems
+    assert ("bad.json", "$.metadata.subtype") in problems
     assert ("broken.json", "$") in problems
     assert ("list.json", "$") in problems
     broken = next(p for p in result.problems if p.file.endswith("broken.json"))
     assert "line 2" in broken.message
-    mismatch = next(p for p in result.problems if p.path == "$.metadata")
+    mismatch = next(p for p in result.problems if p.path == "$.metadata.subtype")
     assert "belongs to category 'resource_contention'" in mismatch.message
 
 

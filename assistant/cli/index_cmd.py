@@ -29,7 +29,7 @@ def build_cmd(
 ) -> None:
     """Embed every valid label and swap index/current to the new build."""
     settings = settings_with(labels_dir=labels, index_dir=index)
-    result = load_labels(settings.labels_dir)
+    result = load_labels(settings.labels_dir, max_bytes=settings.max_label_bytes)
     for problem in result.problems:
         err_console.print(f"[yellow]skipped[/] {problem}", highlight=False)
     if strict and result.problems:
@@ -38,8 +38,12 @@ def build_cmd(
         raise LabelError(result.problems)
     with err_console.status(f"loading encoder {settings.encoder}…"):
         encoder = make_encoder(settings.encoder)
+
+    def waiting() -> None:
+        err_console.print(f"another build of {settings.index_dir} is running; waiting for it to finish")
+
     with progress_bar("embedding passages") as update:
-        report = core.build(settings, labels=result, encoder=encoder, progress=update)
+        report = core.build(settings, labels=result, encoder=encoder, progress=update, on_wait=waiting)
     m = report.manifest
     if as_json:
         print_json(m.model_dump(mode="json"))

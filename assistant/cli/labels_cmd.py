@@ -23,8 +23,9 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output."
 @app.command()
 def validate(path: PathArg = None, as_json: JsonOpt = False) -> None:
     """Report every problem in every label as `file: json.path: message`; exit 1 if any."""
-    root = path or settings_with().labels_dir
-    result = load_labels(root)
+    settings = settings_with()
+    root = path or settings.labels_dir
+    result = load_labels(root, max_bytes=settings.max_label_bytes)
     if as_json:
         print_json(
             {
@@ -49,8 +50,9 @@ def validate(path: PathArg = None, as_json: JsonOpt = False) -> None:
 @app.command()
 def stats(path: PathArg = None, as_json: JsonOpt = False) -> None:
     """Count labels by category and subtype."""
-    root = path or settings_with().labels_dir
-    result = load_labels(root)
+    settings = settings_with()
+    root = path or settings.labels_dir
+    result = load_labels(root, max_bytes=settings.max_label_bytes)
     rows = list(iter_taxonomy_counts(result.labels))
     if as_json:
         print_json(
