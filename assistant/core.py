@@ -28,8 +28,22 @@ def encoder_id(name: str) -> str:
     return {BUNDLED: MINILM_ID, FAKE: FakeEncoder().id}.get(name, name)
 
 
+def check_text(text: str, *, what: str) -> str:
+    """``text`` unchanged, or a ``QueryError`` if it cannot be written as UTF-8 (a lone surrogate such
+    as ``\\ud800``, which JSON's ``\\u`` escapes can carry): nothing downstream can encode it."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise QueryError(
+            f"the {what} holds a character that is not valid Unicode "
+            f"({text[exc.start]!r} at character {exc.start})",
+            hint="send UTF-8 text; a \\ud800-\\udfff escape must be half of a surrogate pair",
+        ) from None
+    return text
+
+
 def clean_query(text: str, *, max_chars: int) -> str:
-    text = (text or "").strip()
+    text = check_text((text or "").strip(), what="query")
     if not text:
         raise QueryError(
             "the query is empty", hint="describe what you see, e.g. 'checkout p99 2s, pods OOMKilled'"
@@ -48,9 +62,13 @@ def build(
     labels: LabelSet | None = None,
     encoder: Encoder | None = None,
     progress: Callable[[int, int], None] | None = None,
+    on_wait: Callable[[], None] | None = None,
 ) -> BuildReport:
-    """Build the index from ``settings.labels_dir`` (invalid labels skipped; see ``labels.problems``)."""
-    labels = labels if labels is not None else load_labels(settings.labels_dir)
+    """Build the index from ``settings.labels_dir`` (invalid labels skipped; see ``labels.problems``).
+    ``on_wait`` is called if another build of the same index folder has to finish first."""
+    labels = (
+        labels if labels is not None else load_labels(settings.labels_dir, max_bytes=settings.max_label_bytes)
+    )
     return build_index(
         labels=labels,
         labels_root=settings.labels_dir,
@@ -59,6 +77,7 @@ def build(
         batch_size=settings.encode_batch_size,
         keep=settings.keep_builds,
         progress=progress,
+        on_wait=on_wait,
     )
 
 
@@ -92,6 +111,8 @@ class Assistant:
         they were not in the index (the eval harness's leave-one-out mode).
         """
         query = clean_query(text, max_chars=self.settings.max_query_chars)
+        if query_id is not None:
+            check_text(query_id, what="id")
         k = k or self.settings.default_k
         if k < 1:
             raise QueryError(f"k must be at least 1, got {k}")
@@ -163,6 +184,8 @@ class Assistant:
         history: Sequence[str] | None = None,
     ) -> Iterator[str | Diagnosis]:
         """Text chunks of the answer as they are generated, then exactly one final ``Diagnosis``."""
+        for turn in history or ():
+            check_text(turn, what="conversation history")
         return self.diagnoser().stream(text, k=k, backend=backend, history=history)
 
     def diagnoser(self) -> Diagnoser:

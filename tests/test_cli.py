@@ -125,3 +125,41 @@ def test_index_info_reports_staleness(env: dict[str, str], settings: Settings) -
     (settings.labels_dir / "extra.json").write_text("{}")
     stale = json.loads(runner.invoke(app, ["index", "info", "--json"], env=env).stdout)
     assert stale["stale_files"] == ["extra.json"]
+
+
+def test_similar_with_a_missing_input_file_is_one_line_exit_2(env: dict[str, str], tmp_path: Path) -> None:
+    result = run(["similar", "--input", str(tmp_path / "missing.jsonl"), "--json"], env)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"cannot read {tmp_path / 'missing.jsonl'}" in lines[0]
+
+
+def test_similar_batch_reports_bad_lines_and_keeps_going(env: dict[str, str], tmp_path: Path) -> None:
+    assert run(["index", "build"], env).returncode == 0
+    batch = tmp_path / "q.jsonl"
+    batch.write_bytes(
+        b'{"id": "a", "query": "alert storm"}\n'
+        b'{"id": "b", "query": "etcd \\ud800 slow"}\n'
+        b'{"id": "c", "query": "certificate expired"}\n'
+        b"not json\n"
+        b'{"id": "\\udfff", "query": "kafka lag"}\n'
+        b'{"id": "e", "query": "bad \xff utf-8"}\n'
+        b'{"id": "f", "query": "db pool maxed"}\n'
+    )
+    result = run(["similar", "--input", str(batch), "--json"], env)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert [json.loads(x)["id"] for x in result.stdout.splitlines()] == ["a", "c", "f"]
+    for number in (2, 4, 5, 6):
+        assert f"{batch}:{number}: " in result.stderr, number
+    assert "not valid Unicode" in result.stderr
+    assert "4 of 7 lines" in result.stderr
+
+
+def test_similar_with_undecodable_argument_bytes_is_a_user_error(env: dict[str, str]) -> None:
+    """Bytes that are not UTF-8 on the command line arrive as lone surrogates (surrogateescape)."""
+    assert run(["index", "build"], env).returncode == 0
+    result = run(["similar", "etcd \udcff slow"], env)
+    assert result.returncode == 2
+    assert "not valid Unicode" in result.stderr and "Traceback" not in result.stderr

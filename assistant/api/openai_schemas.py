@@ -14,7 +14,7 @@ from ..models import Diagnosis
 
 
 class ChatMessageIn(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     role: str
     content: str | list[dict[str, Any]] | None = None
@@ -27,7 +27,7 @@ class ChatMessageIn(BaseModel):
 
 
 class ChatCompletionRequest(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     model: str = Field(description="See GET /v1/models.", examples=["incident-assistant"])
     messages: list[ChatMessageIn] = Field(min_length=1, max_length=200)

@@ -5,12 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..models import PassageHit
 
+# Requests are strict: `"k": "5"`, `"k": true` or `"stream": 0` are errors, not guesses.
+STRICT = ConfigDict(strict=True)
+
 
 class SimilarRequest(BaseModel):
+    model_config = STRICT
+
     query: str = Field(
         description="What you see, in your own words.", examples=["etcd fsync slow, kubectl hangs"]
     )
@@ -19,6 +24,8 @@ class SimilarRequest(BaseModel):
 
 
 class DiagnoseRequest(BaseModel):
+    model_config = STRICT
+
     query: str = Field(
         description="What you see, in your own words.", examples=["pods OOMKilled after deploy"]
     )
@@ -59,5 +66,8 @@ class Readiness(BaseModel):
     reason: str = Field("", description="Why the service is not ready.")
     hint: str = Field("", description="What to run to fix it.")
     index: IndexInfo | None = None
-    stale_files: int = Field(0, description="Label files changed since the index was built.")
+    stale_files: int = Field(0, description="Label files changed since the serving build, counted now.")
+    refused_build: str | None = Field(
+        None, description="A newer build in index/current that could not be loaded (see warning)."
+    )
     warning: str | None = None

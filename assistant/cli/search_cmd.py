@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -29,6 +30,13 @@ def load_assistant(index: Path | None = None, labels: Path | None = None) -> Ass
     return assistant
 
 
+def render(result: SimilarResult, *, as_json: bool, batch: bool) -> None:
+    if as_json:
+        print(result.model_dump_json(indent=None if batch else 2))
+    else:
+        render_result(result)
+
+
 def render_result(result: SimilarResult) -> None:
     verdict = result.seen_before
     style = VERDICT_STYLE[verdict.verdict]
@@ -52,21 +60,39 @@ def render_result(result: SimilarResult) -> None:
     console.print(table)
 
 
-def _read_batch(path: Path) -> list[tuple[str | None, str]]:
-    items: list[tuple[str | None, str]] = []
-    with path.open() as f:
-        for number, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-                items.append((None if obj.get("id") is None else str(obj["id"]), str(obj["query"])))
-            except (json.JSONDecodeError, AttributeError, KeyError):
-                raise QueryError(
-                    f"{path}:{number}: expected a JSON object with a `query` field",
-                    hint='each line looks like {"id": "q1", "query": "checkout p99 2s"}',
-                ) from None
-    return items
+@dataclass(frozen=True)
+class BatchLine:
+    number: int
+    query_id: str | None
+    query: str | None
+    """None when the line is unusable; ``problem`` says why."""
+    problem: str = ""
+
+
+def _read_batch(path: Path) -> list[BatchLine]:
+    """Every non-blank line of a JSONL batch; a bad line is kept with its problem, not raised."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise QueryError(
+            f"cannot read {path}: {exc.strerror or exc}",
+            hint='give a JSONL file with one {"id": "q1", "query": "checkout p99 2s"} per line',
+        ) from None
+    lines: list[BatchLine] = []
+    for number, raw in enumerate(data.split(b"\n"), start=1):
+        if not raw.strip():
+            continue
+        try:
+            obj = json.loads(raw)
+            if not isinstance(obj, dict) or not isinstance(obj.get("query"), str):
+                raise ValueError
+        except (ValueError, RecursionError):  # JSON and UTF-8 errors are ValueErrors
+            problem = 'expected a JSON object with a string `query`, e.g. {"id": "q1", "query": "..."}'
+            lines.append(BatchLine(number, None, None, problem))
+            continue
+        query_id = None if obj.get("id") is None else str(obj["id"])
+        lines.append(BatchLine(number, query_id, obj["query"]))
+    return lines
 
 
 def register(app: typer.Typer) -> None:
@@ -87,18 +113,30 @@ def register(app: typer.Typer) -> None:
             raise QueryError(
                 "give either TEXT or --input FILE", hint='e.g. assistant similar "pods OOMKilled"'
             )
-        batch = _read_batch(input_file) if input_file else [(None, text or "")]
-        if not input_file:
+        if input_file is None:
             # fail fast on an empty query, before loading the model
             from ..core import clean_query
 
             clean_query(text or "", max_chars=settings_with().max_query_chars)
+            render(load_assistant(index).similar(text or "", k), as_json=as_json, batch=False)
+            return
+        batch = _read_batch(input_file)
         assistant = load_assistant(index)
-        for query_id, query in batch:
-            result = assistant.similar(query, k, query_id=query_id)
-            if as_json:
-                print(result.model_dump_json(indent=None if input_file else 2))
-            else:
-                if input_file:
-                    console.rule(f"{query_id or ''} {query[:80]}")
-                render_result(result)
+        failed = 0
+        for line in batch:
+            try:
+                if line.query is None:
+                    raise QueryError(line.problem)
+                result = assistant.similar(line.query, k, query_id=line.query_id)
+            except QueryError as exc:  # one bad line costs that line only
+                failed += 1
+                err_console.print(f"{input_file}:{line.number}: {exc}", highlight=False, markup=False)
+                continue
+            if not as_json:
+                console.rule(f"{line.query_id or ''} {line.query[:80]}")
+            render(result, as_json=as_json, batch=True)
+        if failed:
+            raise QueryError(
+                f"{failed} of {len(batch)} lines of {input_file} were not searched",
+                hint="fix the lines listed above and run them again",
+            )
