@@ -91,9 +91,9 @@ def test_stream_errors_before_output_are_plain_http_errors(server: LiveServer) -
         unknown = http.post("/v1/diagnose", json={"query": "disk full", "backend": "nope", "stream": True})
     assert empty.status_code == 422
     assert empty.json()["error"]["message"] == "the query is empty"
-    assert unknown.status_code == 503
-    assert unknown.json()["error"]["type"] == "backend_unavailable"
-    assert "extractive" in unknown.json()["error"]["hint"]
+    assert unknown.status_code == 422
+    assert unknown.json()["error"]["type"] == "invalid_backend"
+    assert "extractive" in unknown.json()["error"]["message"]
 
 
 def test_model_answer_fallback_is_counted_in_metrics(built: Settings) -> None:

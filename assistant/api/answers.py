@@ -10,13 +10,32 @@ from typing import TypeVar
 
 from starlette.concurrency import run_in_threadpool
 
+from ..backends import selectable_backends
 from ..core import Assistant
 from ..models import Diagnosis
+from ..settings import Settings
+from .errors import ApiError
 from .instrumented import DiagnosisTiming, current_timing
 from .metrics import Metrics
 
 T = TypeVar("T")
 _END = object()
+
+
+def chosen_backend(requested: str | None, settings: Settings) -> str | None:
+    """A backend a request asked for, if it may choose it (None: the default); else a 422 listing them."""
+    if requested is None:
+        return None
+    valid = selectable_backends(settings)
+    if requested not in valid:
+        raise ApiError(
+            422,
+            type="invalid_backend",
+            message=f"backend {requested!r} cannot be chosen here; the choices are "
+            f"{', '.join(valid) or 'none'}",
+            hint="leave `backend` out for the default; ASSISTANT_LLM_CHOICES sets the choices",
+        )
+    return requested
 
 
 def timed_diagnosis(

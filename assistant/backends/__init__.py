@@ -12,6 +12,7 @@ import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from importlib.util import find_spec
 from typing import Any, Literal
 
 from ..errors import BackendUnavailable
@@ -63,6 +64,21 @@ def check_name(name: str) -> str:
             f"unknown backend {name!r}", hint=f"choose one of {', '.join(BACKENDS)} (ASSISTANT_LLM)"
         )
     return name
+
+
+def is_set_up(name: str, settings: Settings) -> bool:
+    """Whether backend ``name`` has what it needs to answer, checked without loading anything."""
+    if name == "openai":
+        return settings.openai_base_url is not None and find_spec("langchain_openai") is not None
+    if name == "llamacpp":
+        return find_spec("llama_cpp") is not None
+    return name in BACKENDS
+
+
+def selectable_backends(settings: Settings) -> list[str]:
+    """Backends a request may choose: ``ASSISTANT_LLM`` and ``ASSISTANT_LLM_CHOICES``, if set up."""
+    wanted = {settings.llm, *settings.llm_choices}
+    return [name for name in BACKENDS if name in wanted and is_set_up(name, settings)]
 
 
 def create_chat_model(name: str, settings: Settings) -> ChatModel:

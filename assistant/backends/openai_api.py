@@ -52,6 +52,11 @@ class OpenAIChatModel(ChatModel):
 
 
 def create(settings: Settings) -> OpenAIChatModel:
+    if settings.openai_base_url is None:  # never fall back to a public endpoint nobody configured
+        raise BackendUnavailable(
+            "the openai backend has no endpoint configured",
+            hint="set ASSISTANT_OPENAI_BASE_URL (for OpenAI itself: https://api.openai.com/v1)",
+        )
     try:
         from langchain_openai import ChatOpenAI
     except ImportError as exc:
@@ -66,5 +71,4 @@ def create(settings: Settings) -> OpenAIChatModel:
         temperature=0,
         max_tokens=settings.llm_max_tokens,
     )
-    endpoint = settings.openai_base_url or "https://api.openai.com/v1"
-    return OpenAIChatModel(chat=chat, endpoint=endpoint, timeout=settings.llm_timeout)
+    return OpenAIChatModel(chat=chat, endpoint=settings.openai_base_url, timeout=settings.llm_timeout)

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from ...backends import BACKENDS
+from ...backends import selectable_backends
 from ...errors import AssistantError
 from ...models import Diagnosis
 from ...settings import Settings
@@ -42,9 +42,10 @@ STARTED = int(time.time())
 
 
 def model_ids(settings: Settings) -> list[str]:
-    """``incident-assistant`` answers with ASSISTANT_LLM; ``incident-assistant:<backend>`` picks one."""
-    names = [n for n in BACKENDS if n != "fake" or settings.llm == "fake"]
-    return [MODEL, *(f"{MODEL}:{n}" for n in names)]
+    """``incident-assistant`` answers with ASSISTANT_LLM; ``incident-assistant:<backend>`` picks one.
+    Only models that can answer are listed (see ``selectable_backends``)."""
+    names = selectable_backends(settings)
+    return [*([MODEL] if settings.llm in names else []), *(f"{MODEL}:{n}" for n in names)]
 
 
 def backend_for(model: str, settings: Settings) -> str | None:

@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ...errors import AssistantError
 from ...models import Diagnosis
-from ..answers import final_diagnosis, started, timed_diagnosis
+from ..answers import chosen_backend, final_diagnosis, started, timed_diagnosis
 from ..auth import Authorized
 from ..errors import ERRORS, error_payload
 from ..runtime import Runtime
@@ -53,9 +53,10 @@ async def diagnose(
 ) -> Response:
     """Similar incidents, ranked likely causes, evidence to check and next steps, citing past incidents."""
     runtime: Runtime = request.app.state.runtime
+    backend = chosen_backend(body.backend, runtime.settings)
     assistant = await run_in_threadpool(runtime.assistant)
     items = timed_diagnosis(
-        assistant, runtime.metrics, text=body.query, k=body.k, backend=body.backend, history=body.history
+        assistant, runtime.metrics, text=body.query, k=body.k, backend=backend, history=body.history
     )
     if not wants_stream(body.stream, accept):
         diagnosis = await run_in_threadpool(final_diagnosis, items)
