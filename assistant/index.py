@@ -4,12 +4,14 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import platform
 import shutil
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -22,11 +24,13 @@ from pydantic import BaseModel, ValidationError
 
 from .encoders import Encoder
 from .errors import IndexCorrupt, IndexMismatch, IndexMissing
-from .labels import Label, LabelSet, file_checksum, label_files
+from .labels import Label, LabelSet, label_files, path_checksum
 from .passages import PASSAGE_FORMAT, Passage, build_passages
 from .sparse import SparseIndex
 
 CURRENT = "current"
+LOCK = ".build.lock"
+STAGING = ".staging-"
 INDEX_FORMAT = 1
 _VERSIONED = (
     "incident-assistant",
@@ -125,6 +129,33 @@ def _previous_vectors(index_dir: Path, encoder: Encoder) -> dict[tuple[str, str]
     return {key: np.vstack(rows) for key, rows in grouped.items()}
 
 
+@contextmanager
+def build_lock(index_dir: Path, *, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+    """One build at a time per index folder: an exclusive ``flock`` on ``index_dir/.build.lock``,
+    released by the kernel when the holder exits, even by ``kill -9``."""
+    fd = os.open(index_dir / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait is not None:
+                on_wait()
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _remove_leftovers(index_dir: Path) -> None:
+    """Staging folders and link temporaries of builds that died. Called under the build lock, so no
+    other build is writing them."""
+    for path in index_dir.iterdir():
+        if path.name.startswith(STAGING) and path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        elif path.name.startswith(f".{CURRENT}-") and path.is_symlink():
+            path.unlink(missing_ok=True)
+
+
 @dataclass(frozen=True)
 class BuildReport:
     manifest: Manifest
@@ -140,13 +171,49 @@ def build_index(
     batch_size: int = 32,
     keep: int = 3,
     progress: Progress | None = None,
+    on_wait: Callable[[], None] | None = None,
 ) -> BuildReport:
     """Embed and index ``labels``, then point ``index_dir/current`` at the new build.
 
     Passages of labels whose file checksum is unchanged since the current build reuse its vectors.
-    A failure at any point leaves the previous build serving.
+    A failure at any point, ``kill -9`` included, leaves the previous build serving; what a killed
+    build left in ``index_dir/.staging-*`` is removed by the next one. Builds of one index folder run
+    one at a time (``on_wait`` is called when this one has to wait for another).
     """
     index_dir.mkdir(parents=True, exist_ok=True)
+    with build_lock(index_dir, on_wait=on_wait):
+        _remove_leftovers(index_dir)
+        try:
+            return _build_locked(
+                labels=labels,
+                labels_root=labels_root,
+                index_dir=index_dir,
+                encoder=encoder,
+                batch_size=batch_size,
+                keep=keep,
+                progress=progress,
+            )
+        except BaseException:
+            _remove_leftovers(index_dir)  # this build's own staging folder
+            raise
+
+
+def _build_locked(
+    *,
+    labels: LabelSet,
+    labels_root: Path,
+    index_dir: Path,
+    encoder: Encoder,
+    batch_size: int,
+    keep: int,
+    progress: Progress | None,
+) -> BuildReport:
+    # The staging folder exists from the start, so a build killed while embedding leaves a trace
+    # that the next build removes (and that tests can see).
+    built_at = datetime.now(UTC)
+    build_id = built_at.strftime("%Y%m%dT%H%M%S.%f") + "-" + uuid.uuid4().hex[:6]  # sorts by time
+    staging = index_dir / f"{STAGING}{build_id}"
+    staging.mkdir()
     previous = _previous_vectors(index_dir, encoder)
     per_label = [(item, build_passages(item.label, item.raw)) for item in labels.labels]
     passages = [p for _, ps in per_label for p in ps]
@@ -179,10 +246,6 @@ def build_index(
         else np.zeros((0, encoder.dim), dtype=np.float32)
     )
     ids = {item.file: item.label.id for item in labels.labels}
-    built_at = datetime.now(UTC)
-    build_id = built_at.strftime("%Y%m%dT%H%M%S.%f") + "-" + uuid.uuid4().hex[:6]  # sorts by time
-    staging = index_dir / f".staging-{build_id}"
-    staging.mkdir()
     try:
         dense = faiss.IndexFlatIP(encoder.dim)
         dense.add(matrix)
@@ -233,16 +296,20 @@ def _point_current(index_dir: Path, build_id: str) -> None:
 
 
 def _prune(index_dir: Path, *, keep: int) -> None:
+    """Remove the oldest builds beyond ``keep``: never the live one, a newer one or a staging folder."""
     live = os.readlink(current_dir(index_dir))
     builds = sorted(
         (
             p
             for p in index_dir.iterdir()
-            if p.is_dir() and not p.is_symlink() and (p / "manifest.json").exists()
+            if not p.name.startswith(".")
+            and p.is_dir()
+            and not p.is_symlink()
+            and (p / "manifest.json").exists()
         ),
         key=lambda p: p.name,
     )
-    others = [p for p in builds if p.name != live]
+    others = [p for p in builds if p.name < live]
     for old in others[: max(0, len(others) - (keep - 1))]:
         shutil.rmtree(old, ignore_errors=True)
 
@@ -302,7 +369,7 @@ class LoadedIndex:
         current: dict[str, str] = {}
         for path in label_files(labels_root):
             try:
-                current[_relative(str(path), labels_root)] = file_checksum(path.read_bytes())
+                current[_relative(str(path), labels_root)] = path_checksum(path)
             except OSError:
                 continue
         built = {name: entry.checksum for name, entry in self.manifest.files.items()}
@@ -326,4 +393,11 @@ def _record(record: dict[str, Any]) -> IncidentRecord:
 
 
 def load_current(index_dir: Path, *, expected_encoder: str | None = None) -> LoadedIndex:
-    return LoadedIndex(current_dir(index_dir), expected_encoder=expected_encoder)
+    """The build ``index/current`` points at, resolved once: a build swapped in meanwhile is never
+    read half from one build and half from another."""
+    current = current_dir(index_dir)
+    try:
+        build = index_dir / os.readlink(current)
+    except OSError:
+        build = current
+    return LoadedIndex(build, expected_encoder=expected_encoder)
