@@ -35,9 +35,12 @@ def create_app(settings: Settings | None = None, *, routers: Sequence[APIRouter]
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # A daemon thread: /healthz answers while the model loads, and shutdown never waits on it.
+        # Daemon threads: /healthz answers while the model loads, and shutdown never waits on them.
         threading.Thread(target=runtime.load, name="index-loader", daemon=True).start()
+        stop = threading.Event()
+        threading.Thread(target=runtime.watch, args=(stop,), name="index-watcher", daemon=True).start()
         yield
+        stop.set()
 
     app = FastAPI(
         title="incident-assistant",

@@ -1,9 +1,12 @@
-"""What the service keeps between requests: settings, metrics, and the Assistant once it is loaded.
+"""What the service keeps between requests: settings, metrics, and the loaded index build.
 
 The index and encoder load once, in a worker thread started by the app's lifespan, so ``/healthz``
 answers while a model loads. If loading fails (no index, stale encoder), the reason is kept for
-``/readyz``; loading is tried again when the ``index/current`` pointer changes, e.g. after
-``assistant index build``, so the service becomes ready without a restart.
+``/readyz``. A new ``index/current`` (``assistant index build``) is noticed by a watcher thread every
+``ASSISTANT_INDEX_RELOAD_SECONDS`` and on every ``/readyz``: the new build is loaded beside the one
+serving, with the same encoder, then swapped in with one assignment. Requests that already hold the
+old build finish on it. A new build that cannot be loaded is refused (logged, shown by ``/readyz``)
+and the old one keeps serving.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Literal
 from ..core import Assistant
 from ..encoders import set_torch_threads
 from ..errors import AssistantError
-from ..index import current_dir
+from ..index import current_dir, load_current
 from ..passages import Passage
 from ..settings import Settings
 from .errors import ApiError
@@ -27,6 +30,7 @@ from .metrics import Metrics
 log = logging.getLogger("assistant.api")
 
 State = Literal["loading", "ready", "failed"]
+Pointer = tuple[str, int]
 
 
 @dataclass(frozen=True)
@@ -36,22 +40,41 @@ class Status:
     hint: str = ""
 
 
+@dataclass(frozen=True)
+class Live:
+    """One loaded build and what is derived from it; swapped as a whole."""
+
+    assistant: Assistant
+    passages: dict[str, list[Passage]]
+    pointer: Pointer
+
+    def passages_of(self, incident_id: str) -> list[Passage]:
+        return self.passages.get(incident_id, [])
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A newer build that could not be loaded; the live one keeps serving."""
+
+    pointer: Pointer
+    reason: str
+
+
 class Runtime:
     def __init__(self, settings: Settings, *, metrics: Metrics) -> None:
         self.settings = settings
         self.metrics = metrics
-        self.stale_files: list[str] = []
-        self._passages: dict[str, list[Passage]] = {}
-        self._assistant: Assistant | None = None
+        self._live: Live | None = None
         self._status = Status("loading", "the index and encoder are loading")
-        self._failed_at: tuple[str, int] | None = None
+        self._failed_at: Pointer | None = None
+        self.refused: Refused | None = None
         self._lock = threading.Lock()
         self._loaded = threading.Event()
 
     # -- loading ---------------------------------------------------------------------------------
 
-    def _pointer(self) -> tuple[str, int]:
-        """Which build ``index/current`` points at, to notice a new build after a failed load."""
+    def _pointer(self) -> Pointer:
+        """Which build ``index/current`` points at (and when its manifest was written)."""
         current = current_dir(self.settings.index_dir)
         try:
             target = os.readlink(current)
@@ -68,14 +91,12 @@ class Runtime:
         if not self._lock.acquire(blocking=False):
             return
         try:
-            if self._assistant is not None:
+            if self._live is not None:
                 return
             pointer = self._pointer()
             self._status = Status("loading", "the index and encoder are loading")
             try:
                 assistant = InstrumentedAssistant.from_settings(self.settings)
-                if isinstance(assistant, InstrumentedAssistant):
-                    assistant.metrics = self.metrics
             except AssistantError as exc:
                 self._failed(pointer, Status("failed", Exception.__str__(exc), exc.hint))
                 log.warning("index not loaded: %s", exc)
@@ -85,63 +106,109 @@ class Runtime:
                 reason = f"the index or encoder failed to load ({type(exc).__name__}); see the server log"
                 self._failed(pointer, Status("failed", reason, "run `assistant index build`, then restart"))
                 return
-            self._ready(assistant)
+            set_torch_threads(1)  # requests already run in parallel on the server's thread pool
+            self._swap(assistant, pointer)
         finally:
             self._lock.release()
 
-    def _failed(self, pointer: tuple[str, int], status: Status) -> None:
+    def refresh(self) -> None:
+        """Load the build ``index/current`` points at if it is not the one serving (never raises)."""
+        pointer = self._pointer()
+        live = self._live
+        if live is None:
+            if self._status.state == "failed" and pointer != self._failed_at:
+                self.load()
+            return
+        if pointer == live.pointer or (self.refused is not None and self.refused.pointer == pointer):
+            return
+        if not self._lock.acquire(blocking=False):
+            return  # another thread is loading it
+        try:
+            try:
+                index = load_current(self.settings.index_dir, expected_encoder=live.assistant.encoder.id)
+            except AssistantError as exc:
+                self._refuse(pointer, Exception.__str__(exc))
+                return
+            except Exception as exc:
+                log.exception("index build %s failed to load", pointer[0])
+                self._refuse(pointer, f"it failed to load ({type(exc).__name__}; see the server log)")
+                return
+            assistant = InstrumentedAssistant(
+                settings=self.settings, index=index, encoder=live.assistant.encoder
+            )
+            self._swap(assistant, pointer)
+        finally:
+            self._lock.release()
+
+    def _refuse(self, pointer: Pointer, reason: str) -> None:
+        self.refused = Refused(pointer, reason)
+        serving = self._live.assistant.index.manifest.build_id if self._live else "none"
+        log.warning("new index build %s refused, still serving %s: %s", pointer[0], serving, reason)
+
+    def _failed(self, pointer: Pointer, status: Status) -> None:
         self._failed_at = pointer
         self._status = status
         self._loaded.set()
 
-    def _ready(self, assistant: Assistant) -> None:
-        set_torch_threads(1)  # requests already run in parallel on the server's thread pool
+    def _swap(self, assistant: Assistant, pointer: Pointer) -> None:
+        if isinstance(assistant, InstrumentedAssistant):
+            assistant.metrics = self.metrics
         by_incident: dict[str, list[Passage]] = {}
         for passage in assistant.index.passages:
             by_incident.setdefault(passage.incident_id, []).append(passage)
-        self._passages = by_incident
-        self._assistant = assistant
-        try:
-            self.stale_files = assistant.stale_files()
-        except OSError:
-            self.stale_files = []
+        previous = self._live
+        self._live = Live(assistant=assistant, passages=by_incident, pointer=pointer)  # the swap
+        self.refused = None
         manifest = assistant.index.manifest
         self.metrics.ready.set(1)
         self.metrics.incidents.set(len(assistant.index.incidents))
         self.metrics.passages.set(manifest.passages)
-        self.metrics.stale.set(len(self.stale_files))
         self._status = Status("ready")
         self._loaded.set()
         log.info(
-            "index %s loaded: %d incidents, %d passages, encoder %s",
+            "index %s %s: %d incidents, %d passages, encoder %s",
             manifest.build_id,
+            "loaded" if previous is None else f"swapped in for {previous.assistant.index.manifest.build_id}",
             len(assistant.index.incidents),
             manifest.passages,
             manifest.encoder,
         )
 
+    def watch(self, stop: threading.Event) -> None:
+        """Look for a new build every ``index_reload_seconds`` until ``stop`` is set."""
+        interval = self.settings.index_reload_seconds
+        while interval > 0 and not stop.wait(interval):
+            self.refresh()
+
     def wait_loaded(self, timeout: float | None = None) -> bool:
         """Block until the first load attempt finished (ready or failed)."""
         return self._loaded.wait(timeout)
 
-    def passages_of(self, incident_id: str) -> list[Passage]:
-        return self._passages.get(incident_id, [])
-
     # -- use ---------------------------------------------------------------------------------------
 
     def status(self) -> Status:
-        """The current state, retrying a failed load if a new index build appeared since."""
-        if self._assistant is None and self._status.state == "failed" and self._pointer() != self._failed_at:
-            self.load()
+        """The current state, after loading a build that appeared since the last look."""
+        self.refresh()
         return self._status
 
-    def assistant(self) -> Assistant:
-        """The loaded Assistant, or a 503 that says why not and what to run."""
-        if self._assistant is not None:
-            return self._assistant
+    def stale_files(self, live: Live) -> list[str]:
+        """Label files added, removed or changed since ``live`` was built, read now."""
+        try:
+            stale = live.assistant.stale_files()
+        except OSError:
+            stale = []
+        self.metrics.stale.set(len(stale))
+        return stale
+
+    def live(self) -> Live:
+        """The build serving now (hold on to it for the whole request), or a 503 that says why not."""
+        live = self._live
+        if live is not None:
+            return live
         status = self.status()
-        if self._assistant is not None:
-            return self._assistant
+        live = self._live
+        if live is not None:
+            return live
         raise ApiError(
             503,
             type="not_ready",
@@ -149,3 +216,7 @@ class Runtime:
             hint=status.hint or "retry shortly; /readyz says when the service is ready",
             headers={"Retry-After": "5"},
         )
+
+    def assistant(self) -> Assistant:
+        """The loaded Assistant, or a 503 that says why not and what to run."""
+        return self.live().assistant

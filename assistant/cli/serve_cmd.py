@@ -18,7 +18,7 @@ def register(app: typer.Typer) -> None:
         index: Annotated[Path | None, typer.Option("--index", help="Index folder.")] = None,
         log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "info",
     ) -> None:
-        """Serve the API and the chat page (the index loads once, at start-up)."""
+        """Serve the API and the chat page (a new index build is picked up without a restart)."""
         import uvicorn
 
         from ..api import create_app

@@ -25,9 +25,22 @@ def readyz(request: Request) -> JSONResponse:
     if status.state != "ready":
         body = Readiness(status=status.state, reason=status.reason, hint=status.hint)
         return JSONResponse(body.model_dump(mode="json"), status_code=503, headers={"Retry-After": "5"})
-    assistant = runtime.assistant()
+    live = runtime.live()
+    assistant = live.assistant
     manifest = assistant.index.manifest
-    stale = len(runtime.stale_files)
+    stale = len(runtime.stale_files(live))
+    refused = runtime.refused
+    warnings = []
+    if stale:
+        warnings.append(
+            f"{stale} label files changed since this index was built; run `assistant index build` "
+            "to serve them (the service loads the new build by itself)"
+        )
+    if refused is not None:
+        warnings.append(
+            f"the newer index build {refused.pointer[0]} was not loaded: {refused.reason}; "
+            f"still serving {manifest.build_id}"
+        )
     body = Readiness(
         status="ready",
         index=IndexInfo(
@@ -38,12 +51,8 @@ def readyz(request: Request) -> JSONResponse:
             passages=manifest.passages,
         ),
         stale_files=stale,
-        warning=(
-            f"{stale} label files changed since this index was built; "
-            "run `assistant index build` and restart to serve them"
-            if stale
-            else None
-        ),
+        refused_build=refused.pointer[0] if refused else None,
+        warning="; ".join(warnings) or None,
     )
     return JSONResponse(body.model_dump(mode="json"))
 

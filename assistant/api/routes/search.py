@@ -28,9 +28,9 @@ def similar(body: SimilarRequest, request: Request) -> SimilarResult:
 def incident(incident_id: str, request: Request) -> IncidentDetail:
     """One incident: the label as written and the passages it was indexed as."""
     runtime: Runtime = request.app.state.runtime
-    assistant = runtime.assistant()
-    record = assistant.incident(incident_id)
-    passages = runtime.passages_of(record.id)
+    live = runtime.live()  # one build for the whole request, even if a new one is swapped in
+    record = live.assistant.incident(incident_id)
+    passages = live.passages_of(record.id)
     return IncidentDetail(
         id=record.id,
         title=record.title,
