@@ -17,6 +17,7 @@ import queue
 import socket
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -214,7 +215,13 @@ class SlackSender:
         return self.post(json.dumps(body).encode(), "application/json", **kwargs)
 
     def command(
-        self, text: str, *, response_url: str, command: str = "/seen", **kwargs: Any
+        self,
+        text: str,
+        *,
+        response_url: str,
+        command: str = "/seen",
+        trigger_id: str | None = None,
+        **kwargs: Any,
     ) -> httpx.Response:
         form = {
             "token": "legacy",
@@ -228,7 +235,7 @@ class SlackSender:
             "text": text,
             "api_app_id": "A0001",
             "response_url": response_url,
-            "trigger_id": "13345224609.738474920.8088930838d88f008e0",
+            "trigger_id": trigger_id or f"13345224609.{uuid.uuid4().hex}",
         }
         return self.post(urlencode(form).encode(), "application/x-www-form-urlencoded", **kwargs)
 

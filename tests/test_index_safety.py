@@ -97,7 +97,11 @@ def test_concurrent_builds_with_keep_1_leave_a_working_current(settings: Setting
         errors: list[BaseException] = []
         start = threading.Barrier(4)
 
-        def run() -> None:
+        def run(
+            start: threading.Barrier = start,
+            reports: list[BuildReport] = reports,
+            errors: list[BaseException] = errors,
+        ) -> None:
             start.wait()
             try:
                 reports.append(build(one))

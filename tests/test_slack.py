@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 
@@ -24,7 +26,7 @@ from assistant.slack.http import create_slack_http_app
 
 from .conftest import LABELS, seed_files
 from .live_server import serve
-from .slack_fake import BOT_ID, BOT_USER, FakeSlack, SlackSender, blocks_text
+from .slack_fake import BOT_ID, BOT_USER, TEAM, FakeSlack, SlackSender, blocks_text, sign
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 ETCD = "kubectl hangs, apiserver slow, etcd compaction disk iops saturated"
@@ -83,7 +85,7 @@ def running_bot(
     executor = ThreadPoolExecutor(max_workers=4)
     store = FeedbackStore.in_dir(settings.data_dir)
     app = create_slack_app(settings, assistant=assistant, store=store, listener_executor=executor)
-    with serve(create_slack_http_app(app)) as live:
+    with serve(create_slack_http_app(app, settings=settings)) as live:
         yield Bot(SlackSender(live.url + "/slack/events", SECRET), fake, store, executor, settings, assistant)
     executor.shutdown(wait=True)
 
@@ -314,7 +316,7 @@ def test_feedback_buttons_land_in_the_store(bot: Bot) -> None:
             {
                 "type": "block_actions",
                 "user": {"id": user},
-                "trigger_id": "t3",
+                "trigger_id": f"t3-{name}",
                 "response_url": bot.slack.response_url(name),
                 "channel": {"id": "C0OPS"},
                 "container": {
@@ -437,7 +439,7 @@ def test_core_errors_become_a_slack_message(
 
     executor = ThreadPoolExecutor(max_workers=2)
     app = create_slack_app(settings, assistant=load, listener_executor=executor)
-    with serve(create_slack_http_app(app)) as live:
+    with serve(create_slack_http_app(app, settings=settings)) as live:
         SlackSender(live.url + "/slack/events", SECRET).event(
             mention(f"<@{BOT_USER}> {ETCD}", ts="1.2"), event_id="Ev11"
         )
@@ -522,3 +524,162 @@ def test_the_diagnosis_part_follows_the_configured_backend(
     assert "perf-2025031603" in text, "the matches are shown whatever the backend did"
     if expected.startswith("written by the fake"):
         assert "This matches [<https://a.example/incidents/perf-2025031603|perf-2025031603>]" in text
+
+
+# -- requests that are not well-formed Slack requests: never a 500, in both modes ------------------
+
+DEEP = "[" * 100_000 + "]" * 100_000
+FORM = "application/x-www-form-urlencoded"
+
+
+def slack_settings(corpus: tuple[Settings, Assistant], fake: FakeSlack, tmp_path: Path) -> Settings:
+    base, _ = corpus
+    return Settings(
+        labels_dir=base.labels_dir,
+        index_dir=base.index_dir,
+        encoder="fake",
+        data_dir=tmp_path / "data",
+        slack_bot_token="xoxb-test-token",
+        slack_signing_secret=SECRET,
+        slack_api_url=fake.api_url,
+    )
+
+
+@contextmanager
+def endpoint(mode: str, settings: Settings, assistant: Assistant) -> Iterator[str]:
+    """The URL of /slack/events in the standalone bot or in the service."""
+    if mode == "standalone":
+        executor = ThreadPoolExecutor(max_workers=2)
+        app = create_slack_app(settings, assistant=assistant, listener_executor=executor)
+        with serve(create_slack_http_app(app, settings=settings)) as live:
+            yield live.url + "/slack/events"
+        executor.shutdown(wait=True)
+    else:
+        from assistant.api import create_app
+
+        with serve(create_app(settings)) as live:
+            live.wait_loaded()
+            yield live.url + "/slack/events"
+
+
+UNSIGNED: list[tuple[str, dict[str, Any]]] = [
+    ("timestamp abc", {"timestamp_header": "abc"}),
+    ("timestamp 1.5", {"timestamp_header": "1.5"}),
+    ("timestamp of 5000 digits", {"timestamp_header": "9" * 5000}),
+    ("non-ASCII signature", {"signature": "v0=\u00e9\u00e9"}),
+    ("invalid JSON, no signature", {"signed": False, "body": b"{", "type": "application/json"}),
+    ("invalid UTF-8, no signature", {"signed": False, "body": b"\xff\xfe{", "type": "application/json"}),
+    ("deep nesting, no signature", {"signed": False, "body": DEEP.encode(), "type": "application/json"}),
+    ("malformed payload, forged", {"signature": "v0=" + "0" * 64, "body": b"payload=%7B", "type": FORM}),
+]
+SIGNED: list[tuple[str, bytes, str]] = [
+    ("invalid JSON", b'{"type": ', "application/json"),
+    ("invalid UTF-8", b'{"type": "\xff"}', "application/json"),
+    ("deep nesting", DEEP.encode(), "application/json"),
+    ("a JSON list", b"[1, 2]", "application/json"),
+    ("malformed form payload", urlencode({"payload": "{nope"}).encode(), FORM),
+    ("form payload nested deeply", urlencode({"payload": DEEP}).encode(), FORM),
+    ("form payload that is a string", urlencode({"payload": '"hello"'}).encode(), FORM),
+]
+
+
+def send_raw(url: str, body: bytes, content_type: str, headers: dict[str, str]) -> int:
+    """POST with headers exactly as given (httpx would refuse some of them)."""
+    parts = urlsplit(url)
+    head = [
+        f"POST {parts.path} HTTP/1.1",
+        f"Host: {parts.netloc}",
+        f"Content-Type: {content_type}",
+        f"Content-Length: {len(body)}",
+        "Connection: close",
+        *(f"{k}: {v}" for k, v in headers.items()),
+    ]
+    with socket.create_connection((parts.hostname, parts.port), timeout=30) as sock:
+        sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
+        reply = b""
+        while chunk := sock.recv(65536):
+            reply += chunk
+    return int(reply.split(b" ", 2)[1])
+
+
+@pytest.mark.parametrize("mode", ["standalone", "service"])
+def test_malformed_requests_never_get_a_500(
+    corpus: tuple[Settings, Assistant], fake: FakeSlack, tmp_path: Path, mode: str
+) -> None:
+    settings = slack_settings(corpus, fake, tmp_path).model_copy(update={"max_body_bytes": 1_000_000})
+    with endpoint(mode, settings, corpus[1]) as url:
+        for case, spec in UNSIGNED:
+            body = spec.get("body", b'{"type": "event_callback"}')
+            ts = str(int(time.time()))
+            headers = {}
+            if spec.get("signed", True):
+                headers["X-Slack-Request-Timestamp"] = spec.get("timestamp_header", ts)
+                headers["X-Slack-Signature"] = spec.get("signature") or sign(SECRET, body, int(ts))
+            status = send_raw(url, body, spec.get("type", "application/json"), headers)
+            assert status == 401, (mode, case, status)
+        for case, body, content_type in SIGNED:
+            ts = int(time.time())
+            headers = {"X-Slack-Request-Timestamp": str(ts), "X-Slack-Signature": sign(SECRET, body, ts)}
+            status = send_raw(url, body, content_type, headers)
+            assert status == 400, (mode, case, status)
+    assert not fake.calls, "nothing malformed reached a listener"
+
+
+def test_a_replayed_slash_command_is_answered_once(bot: Bot) -> None:
+    form = {
+        "team_id": TEAM,
+        "channel_id": "C0OPS",
+        "user_id": "U0ALICE",
+        "command": "/seen",
+        "text": ETCD,
+        "api_app_id": "A0001",
+        "response_url": bot.slack.response_url("replayed"),
+        "trigger_id": "1.2.replayed",
+    }
+    body, ts = urlencode(form).encode(), int(time.time())
+    for _ in range(3):  # the same signed request, captured and sent again within the five minutes
+        assert bot.send.post(body, FORM, timestamp=ts).status_code == 200
+    bot.drain()
+    assert len(bot.slack.calls_to("respond/replayed")) == 1
+
+
+def test_a_replayed_shortcut_is_answered_once(bot: Bot) -> None:
+    payload = {
+        "team": {"id": TEAM},
+        "api_app_id": "A0001",
+        "type": "message_action",
+        "callback_id": "seen_before",
+        "trigger_id": "1.2.shortcut",
+        "response_url": bot.slack.response_url("sc"),
+        "channel": {"id": "C0OPS", "name": "ops"},
+        "user": {"id": "U0ALICE"},
+        "message_ts": "1700000900.000100",
+        "message": {"type": "message", "user": "U0DAN", "ts": "1700000900.000100", "text": ETCD},
+    }
+    body, ts = urlencode({"payload": json.dumps(payload)}).encode(), int(time.time())
+    for _ in range(2):
+        assert bot.send.post(body, FORM, timestamp=ts).status_code == 200
+    bot.drain()
+    assert len(bot.slack.calls_to("chat.postMessage")) == 1
+
+
+def test_standalone_bot_has_a_body_limit(
+    corpus: tuple[Settings, Assistant], fake: FakeSlack, tmp_path: Path
+) -> None:
+    settings = slack_settings(corpus, fake, tmp_path)
+    with endpoint("standalone", settings, corpus[1]) as url:
+        big = json.dumps({"type": "event_callback", "pad": "x" * (2 * 1024 * 1024)}).encode()
+        signed = SlackSender(url, SECRET).post(big, "application/json")
+        assert signed.status_code == 413
+        assert "ASSISTANT_MAX_BODY_BYTES" in signed.text
+        # unsigned and declaring 20 MB: refused after the headers, without the body being sent
+        parts = urlsplit(url)
+        head = (
+            f"POST {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {20 * 1024 * 1024}\r\nConnection: close\r\n\r\n"
+        )
+        with socket.create_connection((parts.hostname, parts.port), timeout=30) as sock:
+            sock.sendall(head.encode() + b'{"type": ')
+            reply = sock.recv(65536)
+        assert reply.startswith(b"HTTP/1.1 413"), reply[:100]
+    assert not fake.calls

@@ -47,4 +47,6 @@ def register(app: typer.Typer) -> None:
             from ..slack.http import EVENTS_PATH, create_slack_http_app
 
             err_console.print(f"Slack bot listening on http://{host}:{port}{EVENTS_PATH}; Ctrl-C to stop.")
-            uvicorn.run(create_slack_http_app(slack_app), host=host, port=port, log_level="warning")
+            uvicorn.run(
+                create_slack_http_app(slack_app, settings=settings), host=host, port=port, log_level="warning"
+            )

@@ -48,14 +48,25 @@ def error_text(exc: Exception) -> str:
     return FAILED
 
 
+def delivery_key(body: dict[str, Any]) -> str | None:
+    """What makes one delivery unique: an event's ``event_id``; a command's, shortcut's or button
+    click's ``trigger_id`` (Slack makes a new one each time a person acts)."""
+    if body.get("type") == "event_callback":
+        event_id = body.get("event_id")
+        return f"event:{event_id}" if isinstance(event_id, str) and event_id else None
+    trigger_id = body.get("trigger_id")
+    return f"trigger:{trigger_id}" if isinstance(trigger_id, str) and trigger_id else None
+
+
 def dedupe_retries(events: EventLog) -> Callable[..., BoltResponse | None]:
-    """Global middleware: an event whose ``event_id`` was seen before is acknowledged and dropped."""
+    """Global middleware: a delivery seen before (Slack's retry of an event, or a signed request
+    replayed within the five minutes its signature is valid) is acknowledged and dropped."""
 
     def middleware(body: dict[str, Any], req: Any, next: Callable[[], BoltResponse]) -> BoltResponse | None:
-        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if event_id and not events.first_time(f"event:{event_id}"):
+        key = delivery_key(body)
+        if key and not events.first_time(key):
             retry = (req.headers.get("x-slack-retry-num") or ["?"])[0] if req is not None else "?"
-            log.info("dropping repeat delivery of %s (retry %s)", event_id, retry)
+            log.info("dropping repeat delivery of %s (retry %s)", key, retry)
             return BoltResponse(status=200, body="")
         return next()
 
