@@ -52,15 +52,15 @@ class OpenAIChatModel(ChatModel):
 
 
 def create(settings: Settings) -> OpenAIChatModel:
+    try:
+        from langchain_openai import ChatOpenAI
+    except ImportError as exc:
+        raise missing_extra("openai", "openai", exc) from None
     if settings.openai_base_url is None:  # never fall back to a public endpoint nobody configured
         raise BackendUnavailable(
             "the openai backend has no endpoint configured",
             hint="set ASSISTANT_OPENAI_BASE_URL (for OpenAI itself: https://api.openai.com/v1)",
         )
-    try:
-        from langchain_openai import ChatOpenAI
-    except ImportError as exc:
-        raise missing_extra("openai", "openai", exc) from None
     key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "not-needed"
     chat = ChatOpenAI(
         model=settings.openai_model,
