@@ -37,7 +37,16 @@ _BUILTIN: dict[str, dict[str, tuple[str, tuple[str, ...]]]] = {
     "resource_contention": {
         "memory_leak": (
             "Memory grows without bound until pods are OOMKilled",
-            ("memory leak", "leak", "oomkilled", "oom killed", "out of memory", "memory growth", "oom"),
+            (
+                "memory leak",
+                "leak",
+                "oomkilled",
+                "oom killed",
+                "out of memory",
+                "memory growth",
+                "memory grows",
+                "oom",
+            ),
         ),
         "cpu_throttling": (
             "CPU quota throttling or CPU saturation slows the service",

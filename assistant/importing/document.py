@@ -130,6 +130,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "cloud provider",
         ),
     ),
+    ("metrics", ("metrics", "key metrics", "by the numbers")),
     ("links", ("references", "links", "related", "supporting information", "appendix")),
     ("other", ("responders", "participants", "people", "authors", "owners", "status")),
 )

@@ -50,6 +50,11 @@ _FIX = re.compile(
 )
 _BOTS = re.compile(r"(\[bot\]$|-bot$|-robot$|^github-actions$|^k8s-ci-robot$|^k8s-triage-robot$)")
 _COMMANDS_ONLY = re.compile(r"^(\s*/[a-z][\w-]*(?:\s+\S+)*\s*\n?)+$", re.IGNORECASE)
+# Issue labels that say nothing about the mechanism.
+_GENERIC_LABELS = frozenset(
+    "kind bug enhancement question triage needs-triage priority lifecycle good-first-issue help-wanted "
+    "duplicate wontfix invalid stale".split()
+)
 _PULL = re.compile(r"https://github\.com/[\w.-]+/[\w.-]+/pull/\d+")
 
 
@@ -139,7 +144,11 @@ def thread_document(thread: Thread, *, source: str) -> Document:
     doc = parse_markdown(thread.body, source=source, kind="github-issue", extra_sections=ISSUE_SECTIONS)
     doc.title = thread.title or doc.title
     doc.created_at = thread.created_at
-    doc.labels = [label.rsplit("/", 1)[-1] for label in thread.labels]
+    doc.labels = [
+        label.rsplit("/", 1)[-1]
+        for label in thread.labels
+        if label.split("/", 1)[0] not in _GENERIC_LABELS and label not in _GENERIC_LABELS
+    ]
     for section in doc.sections:
         if section.heading == "" and section.key is None:
             section.key = "detection"  # the reporter's own words before any heading

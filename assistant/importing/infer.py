@@ -99,7 +99,7 @@ _UNIT = (
     r"%|ms|msec|s|sec|secs|seconds|min|mins|minutes|m|h|hr|hrs|hours|k|K|M|GB|GiB|MB|MiB|KB|KiB|TB|Gi|Mi|"
     r"rps|qps|req/s|requests/s|/s|x|cores?|ops/s"
 )
-VALUE = rf"[~≈]?\$?\d[\d,]*(?:\.\d+)?(?:\s?(?:{_UNIT}))?(?![\w%/]|\.\d)"
+VALUE = rf"[~≈]?\$?\d(?:[\d,]*\d)?(?:\.\d+)?(?:\s?(?:{_UNIT}))?(?![\w%/]|\.\d)"
 _PAIR = re.compile(
     rf"\bfrom\s+(?:about\s+|around\s+|roughly\s+|~)?(?P<b>{VALUE})\s+(?:up\s+|down\s+)?to\s+"
     rf"(?:about\s+|around\s+|over\s+|more than\s+|~)?(?P<a>{VALUE})"
@@ -110,7 +110,8 @@ _NOUN_AFTER = re.compile(r"^\s+([a-z][a-z0-9_-]{2,}(?:\s[a-z][a-z0-9_-]{2,})?)",
 _VERBS = frozenset(
     "rose increased increase jumped spiked climbed grew went up dropped fell decreased degraded regressed "
     "changed surged doubled tripled moved shot was were is are had has have from the by rising growing "
-    "dropping falling going climbing jumping spiking also all then".split()
+    "dropping falling going climbing jumping spiking also all then grows climbs rises falls drops jumps "
+    "spikes increases decreases goes scaled".split()
 )
 _LEADING = frozenset("the our its their a an and then all while with when as of in on at for".split())
 _NOT_METRIC = re.compile(r"\b(version|upgrad\w*|release|kubernetes|k8s|v\d)\b", re.IGNORECASE)
@@ -126,11 +127,12 @@ class Metric:
 
 
 def _metric_name(prefix: str) -> str:
+    prefix = re.split(r"[,;(\n]", prefix.rstrip(" :="))[-1]
     prefix = re.split(r"[,;:(\n]|\s[-–—]\s|\band\b|\bwhile\b|\bwith\b|\bwhen\b|\bas\b", prefix)[-1]
     words = re.findall(r"[A-Za-z0-9][\w./-]*", prefix)
     while words and words[-1].lower() in _VERBS:
         words.pop()
-    words = words[-4:]
+    words = words[-5:]
     while words and words[0].lower() in _LEADING:
         words.pop(0)
     return " ".join(w.lower().removesuffix("'s") for w in words)

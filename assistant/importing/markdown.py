@@ -65,7 +65,8 @@ FIELD_KEYS = frozenset(
 )
 _FIELD_LINE = re.compile(r"^\s*[*_]*([A-Za-z][A-Za-z0-9 /'()-]{0,30}?)[*_]*\s*:[*_]*\s+(.+?)\s*$")
 _TITLE_PREFIX = re.compile(
-    r"^\s*(?:\[?(?:post[- ]?mortem|postmortem|incident(?: report| review| postmortem)?|retrospective|"
+    r"^\s*(?:\[?(?:post[- ]?mortem|postmortem|post[- ]incident(?: review| report)?|"
+    r"incident(?: report| review| postmortem)?|retrospective|"
     r"rca|pir)\]?\s*[:#\-–—|]\s*)",
     re.IGNORECASE,
 )
@@ -163,14 +164,11 @@ class _Builder:
                     body.append(value)
                     continue
                 if name in FIELD_KEYS:
-                    if name == "title" and self.doc.title is None:
+                    if name in ("title", "incident") and self.doc.title is None and " " in value:
                         self.doc.title = clean_title(value)
                     self.doc.fields.setdefault(name, value)
                     continue
-            if kind == "item":
-                body.append(stripped)
-            else:
-                body.append(stripped)
+            body.append(re.sub(r"^\[[ xX]\]\s+", "", stripped) if kind == "item" else stripped)
         flush()
 
 
@@ -206,7 +204,10 @@ def parse_markdown(
             in_row = False
             if any(c for c in row):
                 header = tokens[i - 1].type == "th_close"
-                if not header:
+                name = row[0].strip(" *_:").lower()
+                if len(row) == 2 and name in FIELD_KEYS and row[1].strip():
+                    doc.fields.setdefault(name, row[1].strip(" *_"))
+                elif not header:
                     builder.add(Block(kind="row", text=" — ".join(row), cells=tuple(row)))
         elif tok.type == "inline":
             before = len(doc.links)

@@ -49,6 +49,7 @@ class _Reader(HTMLParser):
         self.links: list[str] = []
         self.pre = 0
         self.cells: list[str] | None = None
+        self.data_row = False
 
     @property
     def out(self) -> list[str]:
@@ -93,9 +94,10 @@ class _Reader(HTMLParser):
             self.pre += 1
             self._emit("\n\n```\n")
         elif tag == "tr":
-            self.cells = []
+            self.cells, self.data_row = [], False
         elif tag in ("td", "th") and self.cells is not None:
             self.cells.append("")
+            self.data_row = self.data_row or tag == "td"
         elif tag in ("strong", "b"):
             self._emit("**")
         elif tag == "code" and not self.pre:
@@ -135,7 +137,7 @@ class _Reader(HTMLParser):
         elif tag == "tr" and self.cells is not None:
             cells = [re.sub(r"\s+", " ", c).strip() for c in self.cells]
             self.cells = None
-            if any(cells):
+            if any(cells) and self.data_row:
                 self._emit("\n- " + " — ".join(c for c in cells if c) + "\n")
         elif tag in ("strong", "b"):
             self._emit("**")
