@@ -63,12 +63,15 @@ def build(
     encoder: Encoder | None = None,
     progress: Callable[[int, int], None] | None = None,
     on_wait: Callable[[], None] | None = None,
+    include_drafts: bool = False,
 ) -> BuildReport:
     """Build the index from ``settings.labels_dir`` (invalid labels skipped; see ``labels.problems``).
-    ``on_wait`` is called if another build of the same index folder has to finish first."""
-    labels = (
-        labels if labels is not None else load_labels(settings.labels_dir, max_bytes=settings.max_label_bytes)
-    )
+    Drafts (``metadata.review: "draft"``) are left out unless ``include_drafts``. ``on_wait`` is
+    called if another build of the same index folder has to finish first."""
+    if labels is None:
+        labels = load_labels(settings.labels_dir, max_bytes=settings.max_label_bytes)
+    if not include_drafts:
+        labels = labels.without_drafts()
     return build_index(
         labels=labels,
         labels_root=settings.labels_dir,

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ValidationError
 
 from .encoders import Encoder
 from .errors import IndexCorrupt, IndexMismatch, IndexMissing
-from .labels import Label, LabelSet, label_files, path_checksum
+from .labels import LabelSet, indexed_label, label_files, path_checksum
 from .passages import PASSAGE_FORMAT, Passage, build_passages
 from .sparse import SparseIndex
 
@@ -258,6 +258,8 @@ def _build_locked(
                 record = {
                     "file": _relative(item.file, labels_root),
                     "checksum": item.checksum,
+                    "category": item.label.metadata.category,
+                    "subtype": item.label.metadata.subtype,
                     "raw": item.raw,
                 }
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -339,8 +341,8 @@ class LoadedIndex:
             self.incidents: dict[str, IncidentRecord] = {}
             with (build / "labels.jsonl").open() as f:
                 for line in f:
-                    record = json.loads(line)
-                    self.incidents[_incident_id(record["raw"])] = _record(record)
+                    incident = _record(json.loads(line))
+                    self.incidents[incident.id] = incident
         except (OSError, RuntimeError, ValueError, KeyError) as exc:
             raise IndexCorrupt(f"index build {build} is incomplete or unreadable: {exc}") from exc
         if self.dense.ntotal != len(self.passages):
@@ -376,17 +378,13 @@ class LoadedIndex:
         return sorted(name for name in current.keys() | built.keys() if current.get(name) != built.get(name))
 
 
-def _incident_id(raw: dict[str, Any]) -> str:
-    return str(raw["perf_observation"])
-
-
 def _record(record: dict[str, Any]) -> IncidentRecord:
-    label = Label.model_validate(record["raw"])
+    label = indexed_label(record["raw"])
     return IncidentRecord(
         id=label.id,
         title=label.display_title,
-        category=label.metadata.category,
-        subtype=label.metadata.subtype,
+        category=record.get("category", label.metadata.category),
+        subtype=record.get("subtype", label.metadata.subtype),
         file=record["file"],
         raw=record["raw"],
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,7 +27,7 @@ from pydantic import (
 )
 
 from .errors import LabelProblem
-from .taxonomy import SUBTYPE_TO_CATEGORY, TAXONOMY, infer_subtype
+from .taxonomy import BUILTIN, Taxonomy, load_taxonomy
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$"
 SCHEMA_FILE = "schema.json"
@@ -34,6 +35,20 @@ MAX_LABEL_BYTES = 256 * 1024
 """Default size limit of one label file (``ASSISTANT_MAX_LABEL_BYTES``); the committed ones are < 10 KB."""
 MAX_DEPTH = 32
 """Deepest nesting of objects and lists in a label (the committed ones nest 5 deep)."""
+DRAFT = "draft"
+TRUSTED = {"trusted": True}
+"""Validation context for labels that were validated when indexed: category and subtype as written."""
+# Text that `labels new` writes for a person to replace; a label holding it is not ready.
+PLACEHOLDER = re.compile(r"^\s*(TODO|TBD|FIXME)\b", re.IGNORECASE)
+_OLD_SKELETON = frozenset(
+    {
+        "Describe the incident in one line",
+        "What did the first alert or report say?",
+        "What did the graphs show?",
+        "Who was affected?",
+        "One sentence: what caused it.",
+    }
+)
 
 
 class _Open(BaseModel):
@@ -63,46 +78,71 @@ class Metadata(_Open):
     category: str | None = Field(None, description="Taxonomy category; inferred from tags when absent.")
     subtype: str | None = Field(None, description="Taxonomy subtype; inferred from tags when absent.")
 
-    # Field validators, not one model validator: a taxonomy problem is reported even when another
-    # metadata field (severity, tags, ...) is invalid too.
+    review: str | None = Field(
+        None, description='"draft" until a person has reviewed the label; drafts are not indexed.'
+    )
+
+    # Field validators check the taxonomy, so that a taxonomy problem is reported even when another
+    # metadata field (severity, tags, ...) is invalid too; the model validator then fills in the rest.
     @field_validator("category")
     @classmethod
-    def _known_category(cls, value: str | None) -> str | None:
-        if value is not None and value not in TAXONOMY:
-            raise ValueError(f"unknown category {value!r}; expected one of {', '.join(TAXONOMY)}")
+    def _known_category(cls, value: str | None, info: ValidationInfo) -> str | None:
+        context = info.context or {}
+        if value is None or context.get("trusted"):
+            return value
+        cells = context.get("taxonomy", BUILTIN).cells
+        if value not in cells:
+            raise ValueError(
+                f"unknown category {value!r}; expected one of {', '.join(cells)}, or declare it "
+                "in taxonomy.toml in the labels folder"
+            )
         return value
 
     @field_validator("subtype")
     @classmethod
     def _known_subtype(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if value is None:
+        context = info.context or {}
+        if value is None or context.get("trusted"):
             return value
-        owner = SUBTYPE_TO_CATEGORY.get(value)
-        category = info.data.get("category")
+        taxonomy: Taxonomy = context.get("taxonomy", BUILTIN)
+        owner = taxonomy.category_of(value)
         if owner is None:
-            allowed = TAXONOMY[category] if category in TAXONOMY else list(SUBTYPE_TO_CATEGORY)
-            raise ValueError(
-                f"unknown subtype {value!r}; expected one of {', '.join(allowed)} (see labels/README.md)"
-            )
+            raise ValueError(taxonomy.unknown_subtype_message(value))
+        category = info.data.get("category")
         if category is not None and owner != category:
             raise ValueError(f"subtype {value!r} belongs to category {owner!r}, not {category!r}")
         return value
 
     @model_validator(mode="after")
-    def _taxonomy(self) -> Metadata:
+    def _taxonomy(self, info: ValidationInfo) -> Metadata:
+        context = info.context or {}
+        if context.get("trusted"):
+            if self.category is None:
+                self.subtype = self.subtype or BUILTIN.infer_from_tags(self.tags)
+                self.category = BUILTIN.category_of(self.subtype) if self.subtype else None
+            return self
+        taxonomy: Taxonomy = context.get("taxonomy", BUILTIN)
         if self.subtype is not None:
-            self.category = SUBTYPE_TO_CATEGORY[self.subtype]
+            self.category = taxonomy.category_of(self.subtype)
         elif self.category is None:
-            self.subtype = infer_subtype(self.tags)
-            self.category = SUBTYPE_TO_CATEGORY.get(self.subtype) if self.subtype else None
+            self.subtype = taxonomy.infer_from_tags(self.tags)
+            self.category = taxonomy.category_of(self.subtype) if self.subtype else None
         return self
+
+    @property
+    def is_draft(self) -> bool:
+        return (self.review or "").strip().lower() == DRAFT
 
 
 class Label(_Open):
-    """One incident write-up. ``perf_observation`` is its id, unique across the corpus."""
+    """One incident write-up. ``perf_observation`` (or ``id``) is its id, unique across the corpus."""
 
-    perf_observation: str = Field(pattern=ID_PATTERN, description="Incident id, unique in the corpus.")
-    timestamp: datetime
+    perf_observation: str = Field(
+        pattern=ID_PATTERN, description="Incident id, unique in the corpus; `id` is accepted instead."
+    )
+    timestamp: datetime | None = Field(
+        None, description='When it started (ISO 8601); required unless metadata.review is "draft".'
+    )
     title: str | None = Field(None, description="One-line title; the root cause stands in when absent.")
     symptoms: list[str] = Field([], description="What an on-call engineer first saw, one line each.")
     links: list[str] = []
@@ -113,9 +153,24 @@ class Label(_Open):
     resolution: dict[str, Any]
     metadata: Metadata = Metadata()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _id_alias(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "id" in data:
+            data = dict(data)
+            ident = data.pop("id")
+            if "perf_observation" in data and data["perf_observation"] != ident:
+                raise ValueError("`id` and `perf_observation` differ; keep one of them")
+            data["perf_observation"] = ident
+        return data
+
     @property
     def id(self) -> str:
         return self.perf_observation
+
+    @property
+    def is_draft(self) -> bool:
+        return self.metadata.is_draft
 
     @property
     def display_title(self) -> str:
@@ -138,10 +193,24 @@ class LabelSet:
     problems: list[LabelProblem] = field(default_factory=list)
     checksums: dict[str, str] = field(default_factory=dict)
     """Checksum of every file read, valid or not, keyed like ``LoadedLabel.file``."""
+    taxonomy: Taxonomy = BUILTIN
 
     @property
     def files(self) -> int:
         return len(self.checksums)
+
+    @property
+    def drafts(self) -> list[LoadedLabel]:
+        return [item for item in self.labels if item.label.is_draft]
+
+    def without_drafts(self) -> LabelSet:
+        """The same files with drafts left out (they count as skipped files in an index build)."""
+        return LabelSet(
+            labels=[item for item in self.labels if not item.label.is_draft],
+            problems=self.problems,
+            checksums=self.checksums,
+            taxonomy=self.taxonomy,
+        )
 
 
 def file_checksum(data: bytes) -> str:
@@ -167,6 +236,32 @@ def label_files(root: Path) -> list[Path]:
     if root.is_file():
         return [root]
     return sorted(p for p in root.rglob("*.json") if p.name != SCHEMA_FILE and not p.name.startswith("."))
+
+
+def placeholder_problems(raw: Any, *, file: str, loc: tuple[int | str, ...] = ()) -> list[LabelProblem]:
+    """Skeleton text (``TODO: ...``) anywhere in a label, one problem per field."""
+    if isinstance(raw, dict):
+        return [p for k, v in raw.items() for p in placeholder_problems(v, file=file, loc=(*loc, k))]
+    if isinstance(raw, list):
+        return [p for i, v in enumerate(raw) for p in placeholder_problems(v, file=file, loc=(*loc, i))]
+    if isinstance(raw, str) and (PLACEHOLDER.match(raw) or raw.strip() in _OLD_SKELETON):
+        text = raw.strip() if len(raw.strip()) <= 60 else raw.strip()[:57] + "..."
+        return [
+            LabelProblem(
+                file, json_path(loc), f"placeholder {text!r}: replace it with what happened, or remove it"
+            )
+        ]
+    return []
+
+
+def _located(problem: LabelProblem, raw: dict[str, Any]) -> LabelProblem:
+    """Pydantic's messages, said in terms of the document as written."""
+    path, message = problem.path, problem.message
+    if path.startswith("$.perf_observation") and "id" in raw and "perf_observation" not in raw:
+        path = "$.id" + path.removeprefix("$.perf_observation")
+    if path == "$.perf_observation" and message == "Field required":
+        message = "Field required: the incident id, as `perf_observation` or `id`"
+    return LabelProblem(problem.file, path, message)
 
 
 def _unusable_values(raw: dict[str, Any], *, file: str) -> list[LabelProblem]:
@@ -204,7 +299,9 @@ def _unusable_values(raw: dict[str, Any], *, file: str) -> list[LabelProblem]:
     return problems
 
 
-def parse_label(data: bytes, *, file: str) -> tuple[LoadedLabel | None, list[LabelProblem]]:
+def parse_label(
+    data: bytes, *, file: str, taxonomy: Taxonomy = BUILTIN
+) -> tuple[LoadedLabel | None, list[LabelProblem]]:
     """Parse one label document; return it, or every problem found in it."""
     try:
         raw = json.loads(data)
@@ -220,21 +317,49 @@ def parse_label(data: bytes, *, file: str) -> tuple[LoadedLabel | None, list[Lab
         return None, [LabelProblem(file, "$", f"expected a JSON object, got {type(raw).__name__}")]
     if unusable := _unusable_values(raw, file=file):
         return None, unusable
+    meta = raw.get("metadata")
+    draft = isinstance(meta, dict) and str(meta.get("review") or "").strip().lower() == DRAFT
+    problems = placeholder_problems(raw, file=file)
+    if raw.get("timestamp") is None and not draft:
+        problems.append(
+            LabelProblem(
+                file,
+                "$.timestamp",
+                "Field required: when the incident started, e.g. 2025-03-16T01:15:00Z "
+                '(only a draft, metadata.review "draft", may leave it out)',
+            )
+        )
     try:
-        label = Label.model_validate(raw)
+        label = Label.model_validate(raw, context={"taxonomy": taxonomy})
     except ValidationError as exc:
-        return None, [LabelProblem(file, json_path(e["loc"]), e["msg"]) for e in exc.errors()]
+        found = [_located(LabelProblem(file, json_path(e["loc"]), e["msg"]), raw) for e in exc.errors()]
+        return None, found + problems
+    if problems:
+        return None, problems
     return LoadedLabel(file=file, checksum=file_checksum(data), label=label, raw=raw), []
 
 
-def load_labels(root: Path, *, max_bytes: int = MAX_LABEL_BYTES) -> LabelSet:
+def indexed_label(raw: dict[str, Any]) -> Label:
+    """A label read back from an index build (it was validated when indexed)."""
+    return Label.model_validate(raw, context=TRUSTED)
+
+
+def load_labels(
+    root: Path, *, taxonomy: Taxonomy | None = None, max_bytes: int = MAX_LABEL_BYTES
+) -> LabelSet:
     """Load every label under ``root``; invalid files are reported in ``problems``, never raised.
 
-    Files over ``max_bytes`` are reported without being read into memory."""
+    ``taxonomy``: default, the built-in one extended by ``root/taxonomy.toml`` when ``root`` is a folder.
+    Files over ``max_bytes`` are reported without being read into memory.
+    """
     result = LabelSet()
     if not root.exists():
         result.problems.append(LabelProblem(str(root), "$", "no such file or folder"))
         return result
+    if taxonomy is None:
+        taxonomy, problems = load_taxonomy(root) if root.is_dir() else (BUILTIN, [])
+        result.problems.extend(problems)
+    result.taxonomy = taxonomy
     seen: dict[str, str] = {}
     for path in label_files(root):
         try:
@@ -255,7 +380,7 @@ def load_labels(root: Path, *, max_bytes: int = MAX_LABEL_BYTES) -> LabelSet:
             result.problems.append(LabelProblem(str(path), "$", f"cannot read file: {exc.strerror}"))
             continue
         result.checksums[str(path)] = file_checksum(data)
-        loaded, problems = parse_label(data, file=str(path))
+        loaded, problems = parse_label(data, file=str(path), taxonomy=taxonomy)
         result.problems.extend(problems)
         if loaded is None:
             continue
@@ -272,14 +397,16 @@ def load_labels(root: Path, *, max_bytes: int = MAX_LABEL_BYTES) -> LabelSet:
     return result
 
 
-def iter_taxonomy_counts(labels: Iterable[LoadedLabel]) -> Iterator[tuple[str, str, int]]:
+def iter_taxonomy_counts(
+    labels: Iterable[LoadedLabel], taxonomy: Taxonomy = BUILTIN
+) -> Iterator[tuple[str, str, int]]:
     """(category, subtype, count) for every taxonomy cell, zeros included, then any uncategorised."""
     counts: dict[tuple[str, str], int] = {}
     for item in labels:
         meta = item.label.metadata
         key = (meta.category or "uncategorised", meta.subtype or "-")
         counts[key] = counts.get(key, 0) + 1
-    for category, subtypes in TAXONOMY.items():
+    for category, subtypes in taxonomy.cells.items():
         for subtype in subtypes:
             yield category, subtype, counts.pop((category, subtype), 0)
     for (category, subtype), n in sorted(counts.items()):
@@ -291,4 +418,13 @@ def label_schema() -> dict[str, Any]:
     schema = Label.model_json_schema()
     schema["$id"] = "https://incident-assistant/labels/schema.json"
     schema["title"] = "Incident label"
+    # The id may be written as `id` instead of `perf_observation`.
+    schema["properties"]["id"] = {
+        "description": "Incident id, unique in the corpus (the same as `perf_observation`).",
+        "pattern": ID_PATTERN,
+        "title": "Id",
+        "type": "string",
+    }
+    schema["required"] = [r for r in schema["required"] if r != "perf_observation"]
+    schema["anyOf"] = [{"required": ["perf_observation"]}, {"required": ["id"]}]
     return schema

@@ -117,12 +117,10 @@ def test_taxonomy_problems_are_reported_beside_other_metadata_errors() -> None:
     paths = {p.path: p.message for p in problems}
     assert "$.metadata.severity" in paths
     assert "unknown subtype 'gremlins'" in paths["$.metadata.subtype"]
-    assert "connection_pool_exhaustion" in paths["$.metadata.subtype"]
     doc["metadata"] = {"severity": "apocalyptic", "subtype": "gremlins"}
     _, problems = parse_label(json.dumps(doc).encode(), file="x.json")
     message = next(p.message for p in problems if p.path == "$.metadata.subtype")
-    assert "design.md" not in message and "labels/README.md" in message
-    assert (Path(__file__).parent.parent / "labels" / "README.md").exists()
+    assert "design.md" not in message and "assistant labels taxonomy" in message
 
 
 @pytest.mark.parametrize("depth", [MAX_DEPTH - 2, MAX_DEPTH + 1])
