@@ -169,12 +169,9 @@ def alerts_query(alerts: Sequence[Alert], *, max_chars: int) -> str:
     if not alerts:
         return ""
     names = _unique(a.labels.get("alertname", "") for a in alerts)
-    shared = {
-        k: v for k, v in alerts[0].labels.items() if all(a.labels.get(k) == v for a in alerts[1:])
-    }
-    common = [
-        k for k in TEXT_ANNOTATIONS if all(a.annotations.get(k) == alerts[0].annotations.get(k) for a in alerts)
-    ]
+    shared = {k: v for k, v in alerts[0].labels.items() if all(a.labels.get(k) == v for a in alerts[1:])}
+    first = alerts[0].annotations
+    common = [k for k in TEXT_ANNOTATIONS if all(a.annotations.get(k) == first.get(k) for a in alerts)]
     head = ", ".join(names) or "alert"
     if labels := label_text(shared):
         head += f" ({labels})"
@@ -183,7 +180,8 @@ def alerts_query(alerts: Sequence[Alert], *, max_chars: int) -> str:
         lines.append("; ".join(texts))
     for alert in alerts:
         own = label_text({k: v for k, v in alert.labels.items() if k not in shared})
-        texts = _unique(clean_value(alert.annotations.get(k, "")) for k in TEXT_ANNOTATIONS if k not in common)
+        own_keys = [k for k in TEXT_ANNOTATIONS if k not in common]
+        texts = _unique(clean_value(alert.annotations.get(k, "")) for k in own_keys)
         line = "; ".join(filter(None, [own, *texts]))
         if line and line not in lines:
             lines.append(line)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-GENERATOR = (
-    "http://prometheus-k8s-0:9090/graph?g0.expr=sum%28kafka_consumergroup_lag%29+%3E+100000&g0.tab=1"
-)
+GENERATOR = "http://prometheus-k8s-0:9090/graph?g0.expr=sum%28kafka_consumergroup_lag%29+%3E+100000&g0.tab=1"
 
 
-def kafka_alert(*, partition: str, status: str = "firing", pod: str = "order-processor-7d9f8c6b5-x2k4q") -> dict[str, Any]:
+def kafka_alert(
+    *, partition: str, status: str = "firing", pod: str = "order-processor-7d9f8c6b5-x2k4q"
+) -> dict[str, Any]:
     return {
         "status": status,
         "labels": {

@@ -15,10 +15,13 @@ from assistant.alerts import (
 )
 from tests.alert_payloads import KAFKA_GROUP, crashloop_alert, kafka_alert, payload
 
-BOILERPLATE = ["http", "prometheus-k8s-0", "monitoring/k8s", "runbook", "grafana", "x2k4q", "7d9f8c6b5", "9308"]
+BOILERPLATE = [
+    *["http", "prometheus-k8s-0", "monitoring/k8s", "runbook", "grafana", "x2k4q", "7d9f8c6b5", "9308"]
+]
 
 # Alertmanager's default Slack template, as it reads when copied from a channel
-SLACK_PASTE = """[FIRING:1] KubePodCrashLooping (payment-gateway-5c8d7b9f6d-qz7wp monitoring/k8s prometheus-k8s-0 warning)
+SLACK_PASTE = """\
+[FIRING:1] KubePodCrashLooping (payment-gateway-5c8d7b9f6d-qz7wp monitoring/k8s prometheus-k8s-0 warning)
 *Alert:* Pod is crash looping. - `warning`
 *Description:* Pod payments/payment-gateway-5c8d7b9f6d-qz7wp (gateway) is restarting 3 times / 5 minutes, last state OOMKilled
 *Graph:* <http://prometheus-k8s-0:9090/graph?g0.expr=kube_pod_container_status_restarts_total|:chart_with_upwards_trend:>
@@ -69,12 +72,14 @@ def test_a_group_of_firing_alerts_becomes_one_clean_query() -> None:
 
 def test_alerts_query_stays_within_the_limit() -> None:
     many = [kafka_alert(partition=str(n)) for n in range(200)]
-    query = alerts_query(AlertmanagerPayload.model_validate(payload(many, group_key="g")).firing(), max_chars=500)
+    body = AlertmanagerPayload.model_validate(payload(many, group_key="g"))
+    query = alerts_query(body.firing(), max_chars=500)
     assert 0 < len(query) <= 500 and query.startswith("KafkaConsumerLagCritical")
 
 
 def test_mixed_groups_name_every_alert() -> None:
-    body = AlertmanagerPayload.model_validate(payload([kafka_alert(partition="1"), crashloop_alert()], group_key="g"))
+    alerts = [kafka_alert(partition="1"), crashloop_alert()]
+    body = AlertmanagerPayload.model_validate(payload(alerts, group_key="g"))
     query = alerts_query(body.firing(), max_chars=4000)
     assert query.splitlines()[0].startswith("KafkaConsumerLagCritical, KubePodCrashLooping")
     assert "payment-gateway" in query and "5c8d7b9f6d" not in query and "qz7wp" not in query
@@ -116,7 +121,10 @@ def test_pasted_email_alert() -> None:
 
 
 def test_inline_labels_of_a_one_line_alert() -> None:
-    text = '[FIRING:2] HighLatency {service="checkout", prometheus="monitoring/k8s", instance="10.1.1.1:8080"} p99 2.5s'
+    text = (
+        '[FIRING:2] HighLatency {service="checkout", prometheus="monitoring/k8s", '
+        'instance="10.1.1.1:8080"} p99 2.5s'
+    )
     cleaned = query_from_text(text)
     assert "HighLatency" in cleaned and 'service="checkout"' in cleaned and "p99 2.5s" in cleaned
     assert "prometheus" not in cleaned and "8080" not in cleaned

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from ...alerts import query_from_text
 from ...backends import BACKENDS
 from ...errors import AssistantError
 from ...models import Diagnosis
@@ -139,6 +140,7 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Res
     runtime: Runtime = request.app.state.runtime
     backend = backend_for(body.model, runtime.settings)
     query, history = split_conversation(body.messages)
+    query = query_from_text(query)  # a pasted alert is searched without its boilerplate
     assistant = await run_in_threadpool(runtime.assistant)
     items = timed_diagnosis(assistant, runtime.metrics, text=query, k=None, backend=backend, history=history)
     if body.stream:

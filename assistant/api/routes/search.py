@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
+from ...alerts import query_from_text
 from ...models import PassageHit, SimilarResult
 from ..auth import Authorized
 from ..errors import ERRORS, ErrorBody
@@ -17,7 +18,7 @@ router = APIRouter(prefix="/v1", tags=["search"], dependencies=[Authorized])
 def similar(body: SimilarRequest, request: Request) -> SimilarResult:
     """Most similar past incidents and the seen-before verdict (same JSON as `assistant similar --json`)."""
     runtime: Runtime = request.app.state.runtime
-    return runtime.assistant().similar(body.query, body.k, query_id=body.id)
+    return runtime.assistant().similar(query_from_text(body.query), body.k, query_id=body.id)
 
 
 @router.get(
