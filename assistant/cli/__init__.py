@@ -7,7 +7,7 @@ import sys
 import typer
 
 from ..errors import AssistantError
-from . import ask_cmd, eval_cmd, index_cmd, labels_cmd, search_cmd, serve_cmd, slack_cmd
+from . import ask_cmd, eval_cmd, index_cmd, labels_cmd, mcp_cmd, search_cmd, serve_cmd, slack_cmd
 from .output import err_console
 
 app = typer.Typer(
@@ -24,6 +24,7 @@ search_cmd.register(app)
 ask_cmd.register(app)
 serve_cmd.register(app)
 slack_cmd.register(app)
+mcp_cmd.register(app)
 
 
 def main() -> None:
