@@ -25,7 +25,7 @@ from .alerts import query_from_text
 from .api.schemas import IncidentDetail
 from .core import Assistant
 from .errors import AssistantError
-from .models import Diagnosis, PassageHit, SimilarResult
+from .models import Diagnosis, SimilarResult
 
 NAME = "incident-assistant"
 INSTRUCTIONS = (
@@ -61,20 +61,15 @@ def tool_error(exc: AssistantError) -> ToolError:
 def incident_detail(assistant: Assistant, incident_id: str) -> IncidentDetail:
     record = assistant.incident(incident_id)
     passages = [p for p in assistant.index.passages if p.incident_id == record.id]
-    return IncidentDetail(
-        id=record.id,
-        title=record.title,
-        category=record.category,
-        subtype=record.subtype,
-        file=record.file,
-        label=record.raw,
-        passages=[PassageHit(kind=p.kind, text=p.text) for p in passages],
-    )
+    return IncidentDetail.of(record, passages)
 
 
 def create_mcp_server(assistant: Callable[[], Assistant]) -> MCPServer:
     """The MCP server over ``assistant()``, called per request (the service loads the index later)."""
-    server: MCPServer = MCPServer(name=NAME, instructions=INSTRUCTIONS, version=_version())
+    # log_level: the SDK configures the root logger when none is set; keep it to warnings
+    server: MCPServer = MCPServer(
+        name=NAME, instructions=INSTRUCTIONS, version=_version(), log_level="WARNING"
+    )
 
     @server.tool(title="Find similar past incidents", annotations=READ_ONLY)
     def find_similar_incidents(query: Query, k: K = 5) -> SimilarResult:

@@ -16,8 +16,8 @@ from typing import Any
 from ..alerts import query_from_text
 from ..core import Assistant
 from ..errors import AssistantError, BackendUnavailable, QueryError
+from ..incident_facts import IncidentFacts, incident_facts
 from ..models import Diagnosis, Match, SeenBefore
-from .facts import IncidentFacts, incident_facts
 from .feedback import FeedbackStore
 
 TOP = 3

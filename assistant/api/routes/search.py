@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from ...alerts import query_from_text
-from ...models import PassageHit, SimilarResult
+from ...models import SimilarResult
 from ..auth import Authorized
 from ..errors import ERRORS, ErrorBody
 from ..runtime import Runtime
@@ -32,12 +32,4 @@ def incident(incident_id: str, request: Request) -> IncidentDetail:
     assistant = runtime.assistant()
     record = assistant.incident(incident_id)
     passages = runtime.passages_of(record.id)
-    return IncidentDetail(
-        id=record.id,
-        title=record.title,
-        category=record.category,
-        subtype=record.subtype,
-        file=record.file,
-        label=record.raw,
-        passages=[PassageHit(kind=p.kind, text=p.text) for p in passages],
-    )
+    return IncidentDetail.of(record, passages)
