@@ -14,7 +14,10 @@ from .output import err_console, settings_with
 def register(app: typer.Typer) -> None:
     @app.command()
     def mcp(
-        index: Annotated[Path | None, typer.Option("--index", help="Index folder.")] = None,
+        index: Annotated[
+            Path | None,
+            typer.Option("--index", help="Index folder.", show_default="$ASSISTANT_INDEX_DIR or index"),
+        ] = None,
     ) -> None:
         """Serve the MCP tools (find_similar_incidents, get_incident, diagnose) over stdio."""
         from ..core import Assistant
