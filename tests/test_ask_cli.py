@@ -45,6 +45,7 @@ def test_ask_json_prints_the_diagnosis(env: dict[str, str]) -> None:
     assert set(data) == {
         "query", "seen_before", "hypotheses", "evidence_to_check", "next_steps", "resolutions",
         "summary", "citations", "invalid_citations", "backend", "fallback_reason", "matches",
+        "unsupported_citations", "commands", "warnings",
     }  # fmt: skip
     assert data["backend"] == "fake" and data["fallback_reason"] is None
     assert set(data["hypotheses"][0]) == {"cause", "confidence", "incident_ids"}
