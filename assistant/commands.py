@@ -35,8 +35,11 @@ SQL = re.compile(
     r"\s+(?:UNIQUE\s+)?INDEX|GRANT|INSERT\s+INTO)\s[^;`\"\n]*)"
 )
 BACKTICKED = re.compile(r"`([^`\n]+)`")
-# Prose words that follow a program name ("git history", "helm charts") do not make a command.
+# Prose words that follow a program name ("git history", "helm charts") do not make a command; an
+# unquoted run counts only with an argument-like token (a flag, a path, a key=value, a URL...).
 NOT_ARGS = re.compile(r"^\S+\s+(?:is|are|was|were|and|or|the|of|to|in|on|for|with|charts?|history)\b", re.I)
+ARGUMENT = re.compile(r"(?:^|\s)-{1,2}\w|[/=<>|@$*]|://|\S\.\S")
+CITATION_OR_NOTE = re.compile(r"\s+[\[(]")
 
 DESTRUCTIVE = re.compile(
     r"\brm\s+(?:-\w*[rRf]\w*\s+)+"
@@ -64,10 +67,23 @@ def find_commands(text: str) -> list[str]:
     rest = BACKTICKED.sub(" ", text)
     for pattern in (COMMAND, SQL):
         for m in pattern.finditer(rest):
-            command = m.group(1).strip().rstrip(".,)")
-            if " " in command and not NOT_ARGS.match(command) and command not in found:
+            command = _trim(m.group(1))
+            plausible = pattern is SQL or ARGUMENT.search(command) or DESTRUCTIVE.search(command)
+            if " " in command and plausible and not NOT_ARGS.match(command) and command not in found:
                 found.append(command)
     return found
+
+
+def _trim(command: str) -> str:
+    """The command without what follows it: a citation, a note in parentheses, a closing bracket."""
+    command = CITATION_OR_NOTE.split(command, maxsplit=1)[0]
+    depth = 0
+    for n, ch in enumerate(command):
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if depth < 0:
+            command = command[:n]
+            break
+    return command.strip().rstrip(".,;:")
 
 
 def internal(host: str) -> bool:
