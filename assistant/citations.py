@@ -40,7 +40,7 @@ SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\[`])|\n+")
 INSTRUCTIONS = re.compile(
     r"\b(?:ignore|disregard|forget)\s+(?:all\s+|any\s+)?(?:the\s+|your\s+)?(?:previous|prior|above|earlier"
     r"|preceding|system)\s+(?:instructions|prompts?|messages?|rules)"
-    r"|\byou\s+are\s+now\b|\bnew\s+instructions\b|\breply\s+only\s+with\b|\bsystem\s*(?:prompt)?\s*:"
+    r"|\byou\s+are\s+now\b|\bnew\s+instructions\b|\breply\s+only\s+with\b|(?-i:\bSYSTEM\s*:)|\bsystem\s+prompt\b"
     r"|<<<|>>>",
     re.IGNORECASE,
 )

@@ -35,16 +35,6 @@ class SimilarResult(BaseModel):
     id: str | None = None
     query: str
     matches: list[Match]
-    unsupported_citations: list[UnsupportedCitation] = Field(
-        default_factory=list,
-        description="(claim, incident) pairs removed: that incident's passages do not state the claim.",
-    )
-    commands: list[QuotedCommand] = Field(
-        default_factory=list, description="Commands in the answer, marked when quoted and flagged when risky."
-    )
-    warnings: list[str] = Field(
-        default_factory=list, description="Parts left out because they read like instructions, and why."
-    )
     seen_before: SeenBefore
 
 
