@@ -65,7 +65,7 @@ def test_validate_lists_every_problem_and_exits_1(env: dict[str, str], settings:
 def test_validate_passes_on_good_labels(env: dict[str, str]) -> None:
     result = runner.invoke(app, ["labels", "validate", "--json"], env=env)
     assert result.exit_code == 0
-    assert json.loads(result.stdout) == {"files": 6, "valid": 6, "problems": []}
+    assert json.loads(result.stdout) == {"files": 6, "valid": 6, "drafts": 0, "problems": []}
 
 
 def test_stats_counts_by_subtype(env: dict[str, str]) -> None:
@@ -107,15 +107,40 @@ def test_user_errors_are_one_line_without_traceback(
     assert "Traceback" not in result.stderr
 
 
-def test_new_creates_a_label_that_validates(env: dict[str, str], settings: Settings) -> None:
+def test_new_skeleton_fails_validation_until_its_placeholders_are_replaced(
+    env: dict[str, str], settings: Settings
+) -> None:
     result = runner.invoke(app, ["labels", "new", "dns_resolution", "--id", "perf-2026010101"], env=env)
     assert result.exit_code == 0, result.output
     created = settings.labels_dir / "network" / "perf-2026010101.json"
     doc = json.loads(created.read_text())
     assert doc["metadata"]["category"] == "network"
+
+    check = run(["labels", "validate", str(created), "--json"], env)
+    assert check.returncode == 1
+    paths = {p["path"] for p in json.loads(check.stdout)["problems"]}
+    assert {"$.title", "$.symptoms[0]", "$.analysis.root_cause", "$.context.service"} <= paths
+    assert all("placeholder" in p["message"] for p in json.loads(check.stdout)["problems"])
+    # an index build leaves the skeleton out: placeholders never reach the index
+    build = run(["index", "build", "--json"], env)
+    assert build.returncode == 0 and json.loads(build.stdout)["labels"] == 6
+
+    doc.update(title="CoreDNS timeouts after the node pool upgrade", symptoms=["dig times out from pods"])
+    doc["context"] = {"service": "checkout"}
+    doc.pop("metrics")
+    doc["analysis"]["root_cause"] = "CoreDNS pods were scheduled on one node that lost its network"
+    doc["resolution"]["immediate_actions"] = ["Spread CoreDNS with a topology constraint"]
+    created.write_text(json.dumps(doc))
     assert runner.invoke(app, ["labels", "validate", str(created)], env=env).exit_code == 0
     again = runner.invoke(app, ["labels", "new", "dns_resolution", "--id", "perf-2026010101"], env=env)
     assert again.exit_code == 2
+
+
+def test_new_suggests_the_subtype_a_short_name_meant(env: dict[str, str]) -> None:
+    result = run(["labels", "new", "dns"], env)
+    assert result.returncode == 2
+    assert "unknown subtype 'dns'; did you mean dns_resolution?" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_index_info_reports_staleness(env: dict[str, str], settings: Settings) -> None:
