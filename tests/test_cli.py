@@ -150,3 +150,72 @@ def test_index_info_reports_staleness(env: dict[str, str], settings: Settings) -
     (settings.labels_dir / "extra.json").write_text("{}")
     stale = json.loads(runner.invoke(app, ["index", "info", "--json"], env=env).stdout)
     assert stale["stale_files"] == ["extra.json"]
+
+
+def test_version() -> None:
+    from importlib.metadata import version
+
+    result = runner.invoke(app, ["--version"])
+    assert (
+        result.exit_code == 0
+        and result.stdout.strip() == f"incident-assistant {version('incident-assistant')}"
+    )
+
+
+@pytest.mark.parametrize("command", [[], ["similar"], ["ask"], ["serve"], ["mcp"], ["index", "build"]])
+def test_help_shows_defaults_and_no_type_noise(command: list[str]) -> None:
+    result = run([*command, "--help"], {"COLUMNS": "80"})
+    assert result.returncode == 0, result.stderr
+    assert "<bool>" not in result.stdout
+    assert all(len(line) <= 80 for line in result.stdout.splitlines())
+    if command == ["serve"]:
+        assert "[default: 127.0.0.1]" in result.stdout and "[default: 8000;" in result.stdout
+    words = " ".join(result.stdout.split())
+    assert words.startswith(f"Usage: assistant {' '.join(command)}".rstrip())
+    if command in (["similar"], ["ask"]):
+        assert "[default: ($ASSISTANT_DEFAULT_K or 5);" in words and "- reads it from stdin" in words
+
+
+PASTED = """[FIRING:1] KafkaConsumerLagCritical (prometheus-k8s-0 monitoring/k8s)
+Labels:
+ - alertname = KafkaConsumerLagCritical
+ - topic = customer-orders
+ - pod = order-processor-7d9f8c6b5-x2k4q
+ - prometheus = monitoring/k8s
+Annotations:
+ - summary = consumer lag growing, order processing slow
+Source: http://prometheus-k8s-0:9090/graph?g0.expr=kafka_consumergroup_lag
+"""
+
+
+def test_similar_and_ask_read_a_pasted_alert_from_stdin(env: dict[str, str]) -> None:
+    assert run(["index", "build"], env).returncode == 0
+    similar = run(["similar", "-", "--json"], env, stdin=PASTED)
+    assert similar.returncode == 0, similar.stderr
+    data = json.loads(similar.stdout)
+    assert "customer-orders" in data["query"] and "consumer lag growing" in data["query"]
+    assert "prometheus-k8s-0" not in data["query"] and "x2k4q" not in data["query"]
+    assert data["matches"][0]["id"] == "perf-2025031606"
+    ask = run(["ask", "-", "--json"], env, stdin=PASTED)
+    assert ask.returncode == 0, ask.stderr
+    assert json.loads(ask.stdout)["query"] == data["query"]
+    empty = run(["similar", "-"], env, stdin="  \n")
+    assert empty.returncode == 2 and "the query is empty" in empty.stderr
+
+
+def test_tables_read_at_80_columns(env: dict[str, str]) -> None:
+    assert run(["index", "build"], env).returncode == 0
+    result = run(
+        ["similar", "kafka consumer lag growing, db pool maxed", "--k", "3"], {**env, "COLUMNS": "80"}
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert all(len(line) <= 80 for line in lines)
+    # every id whole on its line, category / subtype whole (not cut with an ellipsis)
+    data = json.loads(
+        run(["similar", "kafka consumer lag growing, db pool maxed", "--k", "3", "--json"], env).stdout
+    )
+    for match in data["matches"]:
+        assert any(line.lstrip().startswith(match["id"]) for line in lines)
+        assert f"{match['category']} / {match['subtype']}" in result.stdout
+    assert "…" not in result.stdout

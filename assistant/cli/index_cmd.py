@@ -16,7 +16,10 @@ from .output import console, err_console, print_json, progress_bar, settings_wit
 
 app = typer.Typer(help="Build and inspect the search index.", no_args_is_help=True)
 
-LabelsOpt = Annotated[Path | None, typer.Option("--labels", help="Labels folder (default: labels/).")]
+LabelsOpt = Annotated[
+    Path | None,
+    typer.Option("--labels", help="Labels folder.", show_default="$ASSISTANT_LABELS_DIR or labels"),
+]
 IndexOpt = Annotated[Path | None, typer.Option("--index", help="Index folder (default: index/).")]
 
 
