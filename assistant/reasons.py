@@ -43,7 +43,7 @@ FACETS = (
     ),
     Facet(
         "restarts",
-        _re(r"crash ?loop\w*|\brestart(?:s|ed|ing)\b|\boom[- ]?kill\w*|\bexit(?: code)? 137\b"),
+        _re(r"crash ?loop\w*|\brestart(?:s|ed|ing)\b"),
         _re(r"\bno (?:pod |container )?restarts?\b|\b0 restarts\b|\brestarts?: 0\b|\bzero restarts\b"),
     ),
     Facet(
@@ -107,8 +107,16 @@ def contradictions(query: str, symptom_text: str) -> list[str]:
     return out
 
 
+# Words too common in incident text to count as a shared symptom.
+_COMMON = frozenset("went got get getting seen see also all any now since about like look looks one two".split())
+
+
 def _words(text: str) -> set[str]:
-    return {w.rstrip("s") if len(w) > 3 else w for w in tokenize(text) if not w.isdigit() and len(w) > 2}
+    return {
+        w.rstrip("s") if len(w) > 3 else w
+        for w in tokenize(text)
+        if not w.isdigit() and len(w) > 2 and w not in _COMMON
+    }
 
 
 def _label_lines(text: str) -> list[str]:

@@ -7,11 +7,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from ..core import Assistant
 from ..errors import QueryError
-from ..models import SimilarResult
+from ..models import Match, SimilarResult
 from .output import console, err_console, settings_with
 
 VERDICT_STYLE = {"yes": "bold green", "maybe": "bold yellow", "no": "bold red"}
@@ -33,6 +34,8 @@ def render_result(result: SimilarResult) -> None:
     verdict = result.seen_before
     style = VERDICT_STYLE[verdict.verdict]
     console.print(f"Seen before: [{style}]{verdict.verdict}[/] (confidence {verdict.confidence:.2f})")
+    if verdict.reason:
+        console.print(f"  {verdict.reason}", highlight=False, markup=False)
     table = Table(show_lines=False)
     table.add_column("#", justify="right")
     table.add_column("incident")
@@ -40,6 +43,8 @@ def render_result(result: SimilarResult) -> None:
     table.add_column("category / subtype")
     table.add_column("score", justify="right")
     table.add_column("sim", justify="right")
+    table.add_column("same problem", justify="right")
+    table.add_column("why", overflow="fold")
     for rank, m in enumerate(result.matches, start=1):
         table.add_row(
             str(rank),
@@ -48,8 +53,16 @@ def render_result(result: SimilarResult) -> None:
             f"{m.category or '-'} / {m.subtype or '-'}",
             f"{m.score:.2f}",
             f"{m.similarity:.2f}",
+            "-" if m.same_problem is None else f"{m.same_problem:.2f}",
+            _why(m),
         )
     console.print(table)
+
+
+def _why(m: Match) -> str:
+    parts = [f"shares {s.query!r}" for s in m.reasons.shared[:2]]
+    parts += [f"[red]contradicts: {escape(c)}[/]" for c in m.reasons.contradictions]
+    return "; ".join(parts)
 
 
 def _read_batch(path: Path) -> list[tuple[str | None, str]]:
