@@ -108,7 +108,9 @@ def contradictions(query: str, symptom_text: str) -> list[str]:
 
 
 # Words too common in incident text to count as a shared symptom.
-_COMMON = frozenset("went got get getting seen see also all any now since about like look looks one two".split())
+_COMMON = frozenset(
+    "went got get getting seen see also all any now since about like look looks one two".split()
+)
 
 
 def _words(text: str) -> set[str]:

@@ -76,38 +76,33 @@ def main() -> None:
                 out.append(i)
         return out
 
-    def fused_rank(case: DevCase, q: np.ndarray, *, w: tuple[float, float], agg: str, prior: float) -> list[str]:
+    def fused_rank(
+        case: DevCase, q: np.ndarray, *, w: tuple[float, float], agg: str, prior: float
+    ) -> list[str]:
         ex = set(case.exclude)
         dense = [r for r in np.argsort(-(vectors @ q)) if incident_of[r] not in ex][:50]
         sparse = [r for r, _ in index.sparse_search(case.query, 200) if incident_of[r] not in ex][:50]
-        parts = [rrf([dense], k=60), rrf([sparse], k=60)]
+        fused: dict[int, float] = {}
+        for weight, ranking in zip(w, (dense, sparse), strict=True):
+            for row, s in rrf([ranking], k=60).items():
+                fused[row] = fused.get(row, 0.0) + weight * s
         score: dict[str, float] = {}
-        for weight, part in zip(w, parts, strict=True):
-            for row, s in part.items():
-                i = incident_of[row]
-                score.setdefault(i, 0.0)
-                if agg == "sum":
-                    score[i] += weight * s
-                else:
-                    score[i] = max(score[i], 0.0) + 0.0
-        if agg == "max":
-            fused: dict[int, float] = {}
-            for weight, part in zip(w, parts, strict=True):
-                for row, s in part.items():
-                    fused[row] = fused.get(row, 0.0) + weight * s
-            score = {}
-            for row, s in fused.items():
-                score[incident_of[row]] = max(score.get(incident_of[row], 0.0), s)
+        for row, s in fused.items():
+            i = incident_of[row]
+            score[i] = score.get(i, 0.0) + s if agg == "sum" else max(score.get(i, 0.0), s)
         if prior:
             probs = classifier.probabilities(q, exclude=ex)
             top = max(score.values())
             score = {i: s / top + prior * probs.get(subtype[i] or "", 0.0) for i, s in score.items()}
         return sorted(score, key=lambda i: (-score[i], i))
 
+    def sparse_only(c: DevCase, q: np.ndarray) -> list[str]:
+        return incidents([r for r, _ in index.sparse_search(c.query, 500)], incident_of, set(c.exclude))
+
     variants: dict[str, Ranker] = {
         "hybrid": lambda c, q: fused_rank(c, q, w=(1, 1), agg="max", prior=0),
         "dense": lambda c, q: incidents(np.argsort(-(vectors @ q)), incident_of, set(c.exclude)),
-        "sparse": lambda c, q: incidents([r for r, _ in index.sparse_search(c.query, 500)], incident_of, set(c.exclude)),
+        "sparse": sparse_only,
         "weighted": lambda c, q: fused_rank(c, q, w=(0.7, 0.3), agg="max", prior=0),
         "sum": lambda c, q: fused_rank(c, q, w=(1, 1), agg="sum", prior=0),
         "prior": lambda c, q: fused_rank(c, q, w=(1, 1), agg="max", prior=0.3),
@@ -124,7 +119,7 @@ def main() -> None:
                 rank = next((n for n, i in enumerate(ranked, 1) if subtype[i] == c.subtype), None)
                 values.append(1.0 / rank if rank else 0.0)
             rr[(name, v)] = np.asarray(values)
-    print("| variant | dev MRR | dev hit@1 | dev wins/losses vs hybrid | LOO MRR | LOO hit@1 | LOO wins/losses |")
+    print("| variant | dev MRR | dev hit@1 | dev W/L vs hybrid | LOO MRR | LOO hit@1 | LOO W/L |")
     print("|---|---|---|---|---|---|---|")
     for v in variants:
         cells = []
