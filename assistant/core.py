@@ -7,14 +7,18 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from .encoders import BUNDLED, FAKE, Encoder, FakeEncoder, make_encoder
 from .errors import NotFound, QueryError
 from .index import BuildReport, IncidentRecord, LoadedIndex, build_index, load_current
 from .labels import LabelSet, load_labels
 from .models import Match, PassageHit, SimilarResult
 from .passages import KINDS
-from .retrieval import group_by_incident, rrf, seen_before
+from .reasons import identifiers, match_reasons, missing_terms
+from .retrieval import IncidentHit, group_by_incident, rrf
 from .settings import Settings
+from .verdict import Candidate, SubtypeClassifier, VerdictModel, feature_rows
 
 if TYPE_CHECKING:
     from .diagnosis import Diagnoser
@@ -91,6 +95,12 @@ class Assistant:
         self.encoder = encoder
         self._diagnoser: Diagnoser | None = None
         self._diagnoser_lock = threading.Lock()
+        self._classifier: SubtypeClassifier | None = None
+        self._texts: dict[str, list[str]] = {}
+        for p in index.passages:
+            if p.kind != "resolution":
+                self._texts.setdefault(p.incident_id, []).append(p.text)
+        self.verdict_model = VerdictModel.load(settings.verdict_model)
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, *, encoder: Encoder | None = None) -> Assistant:
@@ -113,6 +123,17 @@ class Assistant:
         ``exclude``: incident ids whose passages are dropped from the candidates before fusion, as if
         they were not in the index (the eval harness's leave-one-out mode).
         """
+        return self.search(text, k, query_id=query_id, exclude=exclude)[0]
+
+    def search(
+        self,
+        text: str,
+        k: int | None = None,
+        *,
+        query_id: str | None = None,
+        exclude: Collection[str] = (),
+    ) -> tuple[SimilarResult, list[dict[str, float]]]:
+        """``similar``, plus the verdict features of each match (what ``eval fit-verdict`` learns from)."""
         query = clean_query(text, max_chars=self.settings.max_query_chars)
         if query_id is not None:
             check_text(query_id, what="id")
@@ -135,16 +156,73 @@ class Assistant:
             incident_of=self.index.incident_of,
             similarity=similarity,
             max_score=2.0 / (s.rrf_k + 1),
-        )[:k]
-        matches = [self._match(h.incident_id, h.score, h.similarity, h.rows) for h in hits]
-        verdict = seen_before(
-            matches[0].similarity if matches else None,
-            center=s.seen_center,
-            scale=s.seen_scale,
-            yes=s.seen_yes,
-            maybe=s.seen_maybe,
+        )[: max(k, 5)]
+        incident_of = self.index.incident_of
+        matches, features = self._matches(
+            query,
+            hits,
+            dense_first=incident_of[dense[0][0]] if dense else None,
+            sparse_first=incident_of[sparse[0][0]] if sparse else None,
+            subtype_probs=self.subtype_classifier().probabilities(vector, exclude=exclude),
         )
-        return SimilarResult(id=query_id, query=query, matches=matches, seen_before=verdict)
+        matches, features = matches[:k], features[:k]
+        top = matches[0] if matches else None
+        verdict = self.verdict_model.verdict(
+            top.same_problem if top else None,
+            incident_id=top.id if top else None,
+            contradictions=top.reasons.contradictions if top else (),
+        )
+        return SimilarResult(id=query_id, query=query, matches=matches, seen_before=verdict), features
+
+    def subtype_classifier(self) -> SubtypeClassifier:
+        if self._classifier is None:
+            dense = self.index.dense
+            self._classifier = SubtypeClassifier(
+                vectors=dense.reconstruct_n(0, dense.ntotal) if dense.ntotal else np.zeros((0, 1)),
+                incident_of=self.index.incident_of,
+                subtype_of={i: r.subtype for i, r in self.index.incidents.items()},
+            )
+        return self._classifier
+
+    def _matches(
+        self,
+        query: str,
+        hits: list[IncidentHit],
+        *,
+        dense_first: str | None,
+        sparse_first: str | None,
+        subtype_probs: dict[str, float],
+    ) -> tuple[list[Match], list[dict[str, float]]]:
+        """Matches with their reasons and ``same_problem`` probability, in retrieval order, and the
+        verdict features of each."""
+        matches: list[Match] = []
+        candidates: list[Candidate] = []
+        for h in hits:
+            match = self._match(h.incident_id, h.score, h.similarity, h.rows)
+            texts = self._texts.get(h.incident_id, [])
+            match.reasons = match_reasons(query, texts)
+            total = len(identifiers(query))
+            matches.append(match)
+            candidates.append(
+                Candidate(
+                    incident_id=match.id,
+                    subtype=match.subtype,
+                    similarity=h.similarity,
+                    fused=h.score,
+                    contradictions=len(match.reasons.contradictions),
+                    missing_terms=len(missing_terms(query, "\n".join(texts))) / total if total else 0.0,
+                )
+            )
+        rows = feature_rows(
+            candidates,
+            dense_first=dense_first,
+            sparse_first=sparse_first,
+            subtype_probs=subtype_probs,
+            query_words=len(query.split()),
+        )
+        for match, features in zip(matches, rows, strict=True):
+            match.same_problem = round(self.verdict_model.probability(features), 4)
+        return matches, rows
 
     def _match(self, incident_id: str, score: float, similarity: float, rows: list[int]) -> Match:
         record = self.incident(incident_id)

@@ -1,12 +1,9 @@
-"""Pure retrieval logic: reciprocal-rank fusion, grouping passages into incidents, the seen-before verdict."""
+"""Pure retrieval logic: reciprocal-rank fusion and grouping passages into incidents."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-
-from .models import SeenBefore, Verdict
 
 
 def rrf(rankings: Sequence[Sequence[int]], *, k: int) -> dict[int, float]:
@@ -44,14 +41,3 @@ def group_by_incident(
             hit.similarity = max(hit.similarity, similarity.get(row, 0.0))
         hit.rows.append(row)
     return sorted(hits.values(), key=lambda h: (-h.score, -h.similarity, h.incident_id))
-
-
-def seen_before(
-    similarity: float | None, *, center: float, scale: float, yes: float, maybe: float
-) -> SeenBefore:
-    """Calibrated verdict from the top match's similarity: a logistic curve, then two thresholds."""
-    if similarity is None:
-        return SeenBefore(verdict="no", confidence=0.0)
-    confidence = 1.0 / (1.0 + math.exp(-(similarity - center) / scale))
-    verdict: Verdict = "yes" if confidence >= yes else "maybe" if confidence >= maybe else "no"
-    return SeenBefore(verdict=verdict, confidence=round(confidence, 4))

@@ -48,12 +48,13 @@ class Settings(BaseSettings):
     default_k: int = Field(5, ge=1, le=50)
     max_query_chars: int = Field(4000, ge=16, description="Longer queries are rejected.")
 
-    # Seen-before calibration: confidence = logistic((similarity - center) / scale). Defaults chosen on
-    # eval/queries.jsonl (MiniLM): 94% of in-corpus queries say yes, 2% of out-of-corpus ones do.
+    # Seen-before verdict: the fitted model (features, weights, yes/maybe thresholds) that turns a match
+    # into its same-problem probability; default: the one shipped in assistant/verdict_model.json
+    # (refit with `assistant eval fit-verdict`).
+    verdict_model: Path | None = Field(None, description="Fitted seen-before model (JSON); default: bundled.")
+    # Similarity → confidence curve of the extractive answer's hypotheses: logistic((sim - center) / scale).
     seen_center: float = 0.50
     seen_scale: float = 0.05
-    seen_yes: float = Field(0.7, ge=0, le=1, description="Confidence at or above which the verdict is yes.")
-    seen_maybe: float = Field(0.35, ge=0, le=1, description="Confidence at or above which it is maybe.")
 
     # Diagnosis (assistant ask): which backend writes the answer, and its limits
     llm: str = Field("extractive", description="Diagnosis backend: extractive | llamacpp | openai | fake.")

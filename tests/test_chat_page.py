@@ -172,8 +172,8 @@ def test_page_asks_for_the_api_key(browser: Any, built: Settings) -> None:
 
 def test_match_reasons_and_the_verdicts_reason_are_shown(browser: Any, built: Settings) -> None:
     """Matches say why they matched and what contradicts the query, and the verdict says why (fields of
-    the similar/diagnose JSON: reasons, same_problem, seen_before.reason). Until the server fills them,
-    the test adds them to the server's real answer on its way to the page."""
+    the similar/diagnose JSON: reasons, same_problem, seen_before.reason). The test replaces the server's
+    own values with known ones on the answer's way to the page, so it can check every one is shown."""
     reasons = {
         "shared": [{"query": "consumer lag growing", "label": "Consumer lag at 250k on customer-orders"}],
         "contradictions": ["query says order processing slow; this incident: payments also failing"],
@@ -188,9 +188,9 @@ def test_match_reasons_and_the_verdicts_reason_are_shown(browser: Any, built: Se
                 head, _, data = block.partition("data: ")
                 diagnosis = json.loads(data)
                 for match in diagnosis["matches"]:
-                    match.setdefault("reasons", reasons)
-                    match.setdefault("same_problem", 0.83)
-                diagnosis["seen_before"].setdefault("reason", why)
+                    match["reasons"] = reasons
+                    match["same_problem"] = 0.83
+                diagnosis["seen_before"]["reason"] = why
                 block = head + "data: " + json.dumps(diagnosis)
             events.append(block)
         route.fulfill(response=response, body="\n\n".join(events))

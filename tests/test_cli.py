@@ -34,9 +34,13 @@ def test_similar_json_shape(env: dict[str, str]) -> None:
     assert data["id"] is None and data["query"] == "etcd fsync slow, apiserver latency"
     assert len(data["matches"]) == 2
     match = data["matches"][0]
-    assert set(match) == {"id", "title", "category", "subtype", "score", "similarity", "passages"}
+    stable = {"id", "title", "category", "subtype", "score", "similarity", "passages"}
+    assert set(match) == stable | {"reasons", "same_problem"}
+    assert set(match["reasons"]) == {"shared", "contradictions"}
+    assert 0 <= match["same_problem"] <= 1
     assert set(match["passages"][0]) == {"kind", "text"}
     assert data["seen_before"]["verdict"] in {"yes", "maybe", "no"}
+    assert data["seen_before"]["incident_id"] == match["id"] and data["seen_before"]["reason"]
     assert 0 <= data["seen_before"]["confidence"] <= 1
 
 

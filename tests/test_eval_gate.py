@@ -10,6 +10,7 @@ import pytest
 
 from assistant import Assistant
 from assistant.evaluation.cases import load_cases
+from assistant.evaluation.dev_run import DevOutcome, DevRetrieved, dev_cases, dev_metrics, loo_cases, run_dev
 from assistant.evaluation.retrieval_run import (
     loo_metrics,
     retrieval_metrics,
@@ -22,6 +23,7 @@ from assistant.evaluation.thresholds import check, load_thresholds
 from .conftest import ROOT
 
 QUERIES = ROOT / "eval" / "queries.jsonl"
+REAL = ROOT / "eval" / "real.jsonl"
 THRESHOLDS = ROOT / "eval" / "thresholds.toml"
 
 
@@ -47,6 +49,18 @@ def test_leave_one_out_meets_thresholds(corpus: Assistant, minimums: dict[str, d
     )
 
 
+def test_dev_set_and_leave_one_out_meet_thresholds(
+    corpus: Assistant, minimums: dict[str, dict[str, float]]
+) -> None:
+    """The real-incident dev set and leave-one-out through the same metrics, verdict quality included."""
+    dev = run_dev(corpus, dev_cases(load_cases(REAL)))
+    loo = run_dev(corpus, loo_cases(corpus))
+    metrics = dev_metrics(dev, loo)
+    assert metrics["dev"]["n"] >= 120 and metrics["loo"]["n"] >= 150
+    shortfalls = check(metrics, minimums["dev"])
+    assert not shortfalls, "dev set fell below eval/thresholds.toml:\n" + "\n".join(map(str, shortfalls))
+
+
 def test_every_threshold_names_a_real_metric(minimums: dict[str, dict[str, float]]) -> None:
     """A typo in thresholds.toml must not silently gate nothing: every key resolves in a run's metrics."""
     from assistant.evaluation.results import QueryOutcome, Retrieved
@@ -64,7 +78,14 @@ def test_every_threshold_names_a_real_metric(minimums: dict[str, dict[str, float
         latency_ms=1.0,
     )
     negative = positive.model_copy(update={"id": "n", "relevant": [], "verdict": "no", "confidence": 0.1})
+    top = DevRetrieved(id="a", title="t", category="c", subtype="s", score=1.0, similarity=0.9)
+    case = DevOutcome(
+        id="d", query="q", category="c", subtype="s", root_cause="r", retrieved=[top], verdict="yes",
+        confidence=0.9, features=[{}], mechanism={"@1": 0.5, "@5": 0.5}, latency_ms=1.0,
+    )  # fmt: skip
+    wrong = case.model_copy(update={"id": "e", "subtype": "z", "verdict": "no", "confidence": 0.1})
     shapes = {
+        "dev": dev_metrics([case, wrong], [case, wrong]),
         "retrieval": retrieval_metrics([positive, negative], k=10),
         "loo": loo_metrics([positive, positive.model_copy(update={"id": "a2"})], peers={"s": 2}, k=10),
     }

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.retrieval import group_by_incident, rrf, seen_before
+from assistant.retrieval import group_by_incident, rrf
 
 
 def test_rrf_adds_reciprocal_ranks() -> None:
@@ -22,19 +22,3 @@ def test_group_keeps_one_match_per_incident_scored_by_best_passage() -> None:
     assert hits[0].rows == [0, 1]
     assert hits[0].score == pytest.approx(1.0)
     assert hits[0].similarity == pytest.approx(0.9)
-
-
-@pytest.mark.parametrize(("sim", "verdict"), [(0.9, "yes"), (0.55, "maybe"), (0.2, "no"), (None, "no")])
-def test_seen_before_thresholds(sim: float | None, verdict: str) -> None:
-    result = seen_before(sim, center=0.55, scale=0.05, yes=0.7, maybe=0.35)
-    assert result.verdict == verdict
-    assert 0.0 <= result.confidence <= 1.0
-
-
-def test_seen_before_confidence_rises_with_similarity() -> None:
-    values = [
-        seen_before(s, center=0.5, scale=0.1, yes=0.7, maybe=0.3).confidence
-        for s in (0.1, 0.4, 0.5, 0.6, 0.9)
-    ]
-    assert values == sorted(values)
-    assert values[2] == pytest.approx(0.5)

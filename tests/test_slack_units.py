@@ -91,7 +91,9 @@ def test_verdict_comes_first_in_plain_words() -> None:
     assert text.startswith("Nothing like this in our history")
     assert "probably unrelated" in json.dumps(blocks)
     _, blocks = answer_message(answer("maybe"), public_url=None)
-    assert blocks[0]["text"]["text"].startswith(":large_yellow_circle: *Maybe — it looks like `perf-1`*")
+    assert blocks[0]["text"]["text"].startswith(
+        ":large_yellow_circle: *Maybe the same kind of problem as `perf-1`*"
+    )
 
 
 def test_buttons_carry_the_answer_id() -> None:

@@ -150,7 +150,7 @@ def compose(
         if verdict.verdict == "yes":
             next_steps.append(f"Check first whether this is [{top.id}] again: {root_cause(records[top.id])}.")
         elif verdict.verdict == "maybe":
-            next_steps.append(f"Compare with [{top.id}] ({top.title}): similar, but not surely the same.")
+            next_steps.append(f"Compare with [{top.id}]: similar, but not surely the same.")
         else:
             next_steps.append(
                 "Nothing in the incident history is clearly the same problem: treat the causes below "

@@ -94,6 +94,20 @@ def _row_table(title: str, data: dict[str, Any]) -> Table:
     return table
 
 
+def _side_by_side(m: dict[str, Any]) -> Table:
+    dev, loo = m["dev"], m.get("loo") or {}
+    table = Table(
+        title=f"dev set ({dev['n']} cases) · leave-one-out ({loo.get('n', 0)} labels)", title_justify="left"
+    )
+    for column in ("metric", "dev set", "leave-one-out"):
+        table.add_column(column, justify="left" if column == "metric" else "right")
+    rows = [(k, dev[k], loo.get(k)) for k in dev if not isinstance(dev[k], dict)]
+    rows += [(f"verdict.{k}", v, (loo.get("verdict") or {}).get(k)) for k, v in dev["verdict"].items()]
+    for key, a, b in rows:
+        table.add_row(key, _num(a), _num(b))
+    return table
+
+
 def _summary(run: EvalRun) -> None:
     m = run.metrics
     if run.mode == "retrieval":
@@ -108,6 +122,8 @@ def _summary(run: EvalRun) -> None:
         console.print(_row_table("latency (ms)", m["latency_ms"]))
     elif run.mode == "loo":
         console.print(_row_table(f"leave-one-out ({m['scored']} labels)", m["loo"]))
+    elif run.mode == "dev":
+        console.print(_side_by_side(m))
     else:
         console.print(_row_table(f"{run.mode} ({m['answers']} answers)", m["scores"]))
         if "judge" in m:
@@ -138,6 +154,59 @@ def retrieval_cmd(
     with progress_bar("retrieval queries") as update:
         run = runner.retrieval(assistant, cases, k=k, queries=queries, run_id=run_id, progress=update)
     _finish(run, settings, out=out, as_json=as_json, thresholds=thresholds)
+
+
+REAL = Path("eval/real.jsonl")
+
+
+@app.command("dev")
+def dev_cmd(
+    queries: Annotated[Path, typer.Option("--queries", help="Dev-set cases (JSONL, gold = subtype).")] = REAL,
+    loo: Annotated[bool, typer.Option("--loo/--no-loo", help="Also leave-one-out over the corpus.")] = True,
+    index: IndexOpt = None,
+    out: OutOpt = None,
+    run_id: RunIdOpt = None,
+    thresholds: ThresholdsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Real-incident dev set and leave-one-out side by side: subtype hit@k, MRR, category hit@3,
+    mechanism score, seen-before verdict quality."""
+    cases = load_cases(queries)
+    assistant = load_assistant(index)
+    with progress_bar("dev set and leave-one-out") as update:
+        run = runner.dev(assistant, cases, queries=queries, with_loo=loo, run_id=run_id, progress=update)
+    _finish(run, assistant.settings, out=out, as_json=as_json, thresholds=thresholds)
+
+
+@app.command("fit-verdict")
+def fit_verdict_cmd(
+    queries: Annotated[Path, typer.Option("--queries", help="Dev-set cases (JSONL, gold = subtype).")] = REAL,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Where to write the model (default: the bundled one)."),
+    ] = None,
+    index: IndexOpt = None,
+) -> None:
+    """Refit the seen-before model on the dev set and leave-one-out; print its out-of-fold figures."""
+    from ..evaluation.verdict_fit import fit
+    from ..verdict import DEFAULT_MODEL
+
+    cases = load_cases(queries)
+    assistant = load_assistant(index)
+    with progress_bar("dev set and leave-one-out") as update:
+        dev_out, loo_out = runner.dev_outcomes(assistant, cases, progress=update)
+    try:
+        model = fit(dev_out, loo_out, encoder=assistant.index.manifest.encoder)
+    except ValueError as exc:
+        raise EvalDataError(str(exc), hint="add cases to the dev set") from None
+    model.save(output or DEFAULT_MODEL)
+    oof = model.fitted_on["out_of_fold"]
+    assert isinstance(oof, dict)
+    for name, block in oof.items():
+        console.print(_row_table(f"out of fold: {name}", block))
+    console.print(
+        f"yes ≥ {model.yes}, maybe ≥ {model.maybe}; written to {output or DEFAULT_MODEL}", highlight=False
+    )
 
 
 @app.command("loo")

@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from ..core import Assistant
 from ..errors import QueryError
-from ..models import SimilarResult
+from ..models import Match, SimilarResult
 from .output import console, err_console, incident_table, query_argument, settings_with
 
 VERDICT_STYLE = {"yes": "bold green", "maybe": "bold yellow", "no": "bold red"}
@@ -40,7 +41,21 @@ def render_result(result: SimilarResult) -> None:
     verdict = result.seen_before
     style = VERDICT_STYLE[verdict.verdict]
     console.print(f"Seen before: [{style}]{verdict.verdict}[/] (confidence {verdict.confidence:.2f})")
+    if verdict.reason:
+        console.print(f"  {verdict.reason}", highlight=False, markup=False)
     console.print(incident_table(result.matches))
+    for rank, m in enumerate(result.matches, start=1):
+        if why := _why(m):
+            console.print(f"  {rank}. {m.id}: {why}", highlight=False)
+
+
+def _why(m: Match) -> str:
+    """Why a match matched: shared query words, then what in it contradicts the query."""
+    same = "" if m.same_problem is None else f"same problem {m.same_problem:.0%}"
+    parts = [same] if same else []
+    parts += [f"shares {escape(repr(s.query))}" for s in m.reasons.shared[:2]]
+    parts += [f"[red]contradicts: {escape(c)}[/]" for c in m.reasons.contradictions]
+    return "; ".join(parts)
 
 
 @dataclass(frozen=True)

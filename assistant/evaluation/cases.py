@@ -22,7 +22,9 @@ class EvalDataError(AssistantError):
 
 class GoldCase(BaseModel):
     """One eval query. ``relevant=[]`` means the corpus has no incident for it (a seen-before negative);
-    ``relevant=null`` (feedback exports awaiting review) means unlabelled, and the case is skipped."""
+    ``relevant=null`` (feedback exports awaiting review) means unlabelled, and retrieval runs skip it.
+    Dev-set cases (``eval/real.jsonl``) have no ``relevant``: their gold is the ``subtype`` (null: no
+    home in the taxonomy) and the ``root_cause`` line, kept as extra fields."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -30,7 +32,7 @@ class GoldCase(BaseModel):
     query: str = Field(min_length=1)
     category: str | None = None
     subtype: str | None = None
-    relevant: list[str] | None
+    relevant: list[str] | None = None
 
 
 class AnswerRecord(BaseModel):

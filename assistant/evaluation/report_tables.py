@@ -101,6 +101,36 @@ def _misses(title: str, misses: list[dict[str, Any]], *, note: str) -> Table:
     )
 
 
+DEV_COLUMNS = ("n", "subtype_hit@1", "subtype_hit@5", "subtype_mrr", "category_hit@3", "mechanism@1")
+
+
+def _dev_tables(m: dict[str, Any]) -> list[Table]:
+    dev, loo = m["dev"], m.get("loo") or {}
+    keys = [k for k in dev if not isinstance(dev[k], dict)]
+    side = Table(
+        title="Dev set and leave-one-out",
+        headers=["metric", "dev set", "leave-one-out"],
+        rows=[[k, fmt(dev.get(k)), fmt(loo.get(k))] for k in keys],
+        note="Gold is the subtype. neighbour_hit@1: the top match is a neighbouring subtype (not a hit). "
+        "mechanism@k: best cosine between the gold root cause and a top-k incident's own root cause.",
+    )
+    verdict = Table(
+        title="Seen-before verdict",
+        headers=["metric", "dev set", "leave-one-out"],
+        rows=[[k, fmt(v), fmt((loo.get("verdict") or {}).get(k))] for k, v in dev["verdict"].items()],
+        note="Right = the top match has the gold subtype. yes_precision: share of yes verdicts that are "
+        "right; auroc: confidence ranks right top matches above wrong ones.",
+    )
+    return [
+        side,
+        verdict,
+        _per_category("Dev set per category", m["per_category"], DEV_COLUMNS),
+        _kv("Latency of one search (ms)", m["latency_ms"]),
+        _misses("Wrong yes", m["wrong_yes"], note="Dev cases told yes whose top match is another subtype."),
+        _misses("Worst misses", m["worst_misses"], note="Dev cases whose gold subtype is not ranked first."),
+    ]
+
+
 def build_report(run: EvalRun) -> Report:
     m = run.metrics
     report = Report(title=f"Eval run {run.run_id} ({run.mode})")
@@ -148,6 +178,8 @@ def build_report(run: EvalRun) -> Report:
                 "Worst misses", m["worst_misses"], note="Labels with no same-subtype incident in the top 5."
             )
         )
+    elif run.mode == "dev":
+        report.tables += _dev_tables(m)
     else:
         counts = {k: m.get(k) for k in ("answers", "in_corpus", "novel", "answers_with_invalid_citations")}
         for key in ("fallback_rate", "model_invalid_citations"):

@@ -53,6 +53,13 @@ def figures(run: EvalRun) -> list[Figure]:
                 ),
             )
         )
+    if run.mode == "dev":
+        curves = {
+            name: {str(k): m[name].get(f"subtype_hit@{k}") for k in (1, 3, 5, 10)}
+            for name in ("dev", "loo")
+            if m.get(name)
+        }
+        out.append(("Subtype hit@k", plots.curve(curves, title="Same-subtype hit@k", ylabel="hit rate")))
     if run.mode in ("answers", "diagnose"):
         scores = {k: v for k, v in m["scores"].items() if k != "n" and not k.endswith("_n")}
         if scores:

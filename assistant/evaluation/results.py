@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-Mode = Literal["retrieval", "loo", "answers", "diagnose"]
+Mode = Literal["retrieval", "loo", "dev", "answers", "diagnose"]
 
 
 class Retrieved(BaseModel):

@@ -11,6 +11,7 @@ from typing import Any
 from ..core import Assistant
 from .answers_run import AnswerScorer, answers_metrics, join_answers, run_diagnose, score_answers
 from .cases import AnswerRecord, GoldCase
+from .dev_run import DevOutcome, RootCauses, dev_cases, dev_metrics, loo_cases, run_dev
 from .results import EvalRun, Mode, new_run_id
 from .retrieval_run import loo_metrics, retrieval_metrics, run_loo, run_retrieval, subtype_counts
 
@@ -24,6 +25,7 @@ def file_digest(path: Path) -> str:
 def base_config(assistant: Assistant) -> dict[str, Any]:
     s = assistant.settings
     manifest = assistant.index.manifest
+    model = assistant.verdict_model
     return {
         "encoder": manifest.encoder,
         "index_build": manifest.build_id,
@@ -32,7 +34,8 @@ def base_config(assistant: Assistant) -> dict[str, Any]:
         "candidates": s.candidates,
         "rrf_k": s.rrf_k,
         "seen_before": (
-            f"center {s.seen_center}, scale {s.seen_scale}, yes ≥ {s.seen_yes}, maybe ≥ {s.seen_maybe}"
+            f"model fitted with {model.encoder} on {model.fitted_on.get('cases', '?')} cases, "
+            f"yes ≥ {model.yes}, maybe ≥ {model.maybe}"
         ),
     }
 
@@ -76,6 +79,47 @@ def loo(
     outcomes = run_loo(assistant, k=k, progress=progress)
     config = {**base_config(assistant), "k": k}
     return _run("loo", run_id, config, loo_metrics(outcomes, peers=subtype_counts(assistant), k=k), outcomes)
+
+
+def dev_outcomes(
+    assistant: Assistant,
+    cases: Sequence[GoldCase],
+    *,
+    with_loo: bool = True,
+    progress: Progress | None = None,
+) -> tuple[list[DevOutcome], list[DevOutcome]]:
+    """Outcomes of the dev set and (unless ``with_loo`` is off) of leave-one-out over the corpus."""
+    causes = RootCauses(assistant)
+    real = dev_cases(cases)
+    loo_set = loo_cases(assistant) if with_loo else []
+    total = len(real) + len(loo_set)
+
+    def step(offset: int) -> Progress | None:
+        if progress is None:
+            return None
+        report = progress
+        return lambda done, _n: report(offset + done, total)
+
+    dev_out = run_dev(assistant, real, root_causes=causes, progress=step(0))
+    loo_out = run_dev(assistant, loo_set, root_causes=causes, progress=step(len(real)))
+    return dev_out, loo_out
+
+
+def dev(
+    assistant: Assistant,
+    cases: Sequence[GoldCase],
+    *,
+    queries: Path | None = None,
+    with_loo: bool = True,
+    run_id: str | None = None,
+    progress: Progress | None = None,
+) -> EvalRun:
+    """The dev set and leave-one-out, with the same metrics side by side."""
+    dev_out, loo_out = dev_outcomes(assistant, cases, with_loo=with_loo, progress=progress)
+    config = {**base_config(assistant), "cases": len(dev_out), "loo_labels": len(loo_out)}
+    if queries is not None:
+        config["queries"] = f"{queries} (sha256 {file_digest(queries)})"
+    return _run("dev", run_id, config, dev_metrics(dev_out, loo_out), [*dev_out, *loo_out])
 
 
 def _scoring_config(scorer: AnswerScorer) -> dict[str, Any]:

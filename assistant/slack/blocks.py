@@ -81,9 +81,14 @@ def verdict_line(answer: Answer, *, public_url: str | None) -> tuple[str, str]:
     if verdict.verdict == "maybe" and top:
         ref = incident_ref(public_url, top.id)
         return (
-            f":large_yellow_circle: *Maybe — it looks like {ref}*: {escape(top.title)} "
-            f"(confidence {confidence}). Check the evidence before acting on it.",
-            f"Maybe — it looks like {top.id}: {top.title}",
+            f":large_yellow_circle: *Maybe the same kind of problem as {ref}*: {escape(top.title)} "
+            f"(confidence {confidence}). Check the evidence before acting on it."
+            + (
+                f"\n:warning: {escape('; '.join(top.reasons.contradictions))}"
+                if top.reasons.contradictions
+                else ""
+            ),
+            f"Maybe the same kind of problem as {top.id}: {top.title}",
         )
     return (
         f":new: *Nothing like this in our history* (confidence it was seen before: {confidence}).",
@@ -98,6 +103,11 @@ def card_text(rank: int, card: Card, *, public_url: str | None) -> str:
         f"`{escape(m.category or 'uncategorised')} / {escape(m.subtype or '-')}` · "
         f"score {m.score:.2f} · similarity {m.similarity:.2f}",
     ]
+    if m.reasons.shared:
+        shared = "; ".join(f"{escape(s.query)} ↔ _{escape(s.label)}_" for s in m.reasons.shared[:2])
+        lines.append(f"*Shared:* {shared}")
+    if m.reasons.contradictions:
+        lines.append(f"*Contradicts:* {escape('; '.join(m.reasons.contradictions))}")
     if facts.root_cause:
         lines.append(f"*Root cause:* {escape(facts.root_cause)}")
     if facts.fixes:
