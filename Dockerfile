@@ -19,7 +19,8 @@ RUN if echo "$EXTRAS" | grep -q llamacpp; then \
       && rm -rf /var/lib/apt/lists/*; \
     fi
 
-# CPU-only torch first, so installing the package does not pull the CUDA build.
+# CPU-only torch first, so installing the package does not pull the CUDA build. torch exports the
+# encoder to ONNX at build time; the server runs it with ONNX Runtime and never imports torch.
 RUN pip install --index-url https://download.pytorch.org/whl/cpu "torch==2.13.0"
 
 RUN useradd --create-home --uid 10001 assistant
@@ -34,6 +35,8 @@ RUN pip install -e ".[${EXTRAS}]"
 RUN mkdir -p index data && chown assistant:assistant index data
 
 USER assistant
+# Export the bundled MiniLM to ONNX (int8 serves; torch is needed only for this step), then index.
+RUN python -m assistant.encoders.export
 RUN assistant index build
 
 EXPOSE 8000

@@ -55,6 +55,8 @@ def test_dockerfile_shape() -> None:
     assert "torch==2.13.0" in instruction("RUN")[1] and "whl/cpu" in instruction("RUN")[1]
     assert instruction("USER") == ["assistant"]
     assert "assistant index build" in instruction("RUN")
+    runs = instruction("RUN")
+    assert runs.index("python -m assistant.encoders.export") < runs.index("assistant index build")
     assert instruction("EXPOSE") == ["8000"]
     assert image_env()["HF_HUB_OFFLINE"] == "1"
 
@@ -72,6 +74,11 @@ def test_image_commands_build_serve_and_pass_the_healthcheck(
         "ASSISTANT_DATA_DIR": str(tmp_path / "data"),
         "ASSISTANT_ENCODER": encoder,
     }
+    if encoder == "minilm":  # the image exports the model to ONNX before it builds the index
+        export_step = venv_command(shlex.split("python -m assistant.encoders.export"))
+        exported = subprocess.run(export_step, env=env, capture_output=True, text=True, timeout=900)
+        assert exported.returncode == 0, exported.stderr
+        assert list((tmp_path / "data" / "models").glob("*/model-int8.onnx"))
     build_step = venv_command(shlex.split("assistant index build"))
     built = subprocess.run(build_step, env=env, capture_output=True, text=True, timeout=600)
     assert built.returncode == 0, built.stderr

@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from .. import core
-from ..encoders import make_encoder
 from ..errors import LabelError
 from ..index import load_current
 from ..labels import load_labels
@@ -36,8 +35,8 @@ def build_cmd(
         raise LabelError(result.problems)
     if not result.labels and result.problems:
         raise LabelError(result.problems)
-    with err_console.status(f"loading encoder {settings.encoder}…"):
-        encoder = make_encoder(settings.encoder)
+    with err_console.status(f"loading encoder {settings.encoder} ({settings.encoder_runtime})…"):
+        encoder = core.settings_encoder(settings, threads=settings.build_threads)
     with progress_bar("embedding passages") as update:
         report = core.build(settings, labels=result, encoder=encoder, progress=update)
     m = report.manifest
@@ -68,7 +67,10 @@ def info(
         )
         return
     console.print(f"[bold]{loaded.path}[/]", highlight=False)
-    console.print(f"built {m.built_at:%Y-%m-%d %H:%M:%S} UTC with {m.encoder} (dim {m.dim})")
+    console.print(
+        f"built {m.built_at:%Y-%m-%d %H:%M:%S} UTC with {m.encoder} on {m.runtime} "
+        f"(quantization {m.quantization}, dim {m.dim}), {m.index_type} FAISS index"
+    )
     console.print(f"{m.labels} labels, {m.passages} passages")
     if stale:
         console.print(
