@@ -81,7 +81,7 @@ def test_two_processes_exporting_at_once_leave_one_complete_model(export_race: E
     assert [run.returncode for run in export_race.runs] == [0, 0], [r.stderr for r in export_race.runs]
     paths = {run.stdout.strip() for run in export_race.runs}
     assert len(paths) == 1
-    built = [p for p in export_race.cache_dir.iterdir() if not p.name.startswith(".")]
+    built = [p for p in export_race.cache_dir.iterdir() if p.is_dir() and not p.name.startswith(".")]
     assert [p.name for p in built] == [Path(paths.pop()).name]
     assert not [p for p in export_race.cache_dir.iterdir() if p.name.startswith(".staging")]
     meta = json.loads((built[0] / "meta.json").read_text())
