@@ -1,7 +1,9 @@
-# incident-assistant: CPU-only image serving the REST API, the OpenAI-compatible endpoint and the chat page.
+# incident-assistant: CPU-only image serving the REST API, the OpenAI-compatible endpoint, /mcp and the chat page.
+# The labels and the index are mounted, not baked in: build the index into a volume, then serve it.
 #   docker build -t incident-assistant .
-#   docker run -p 8000:8000 incident-assistant          # then open http://localhost:8000/
-# The index is built from labels/ at image build; mount another at /app/index to replace it.
+#   docker run --rm -v "$PWD/labels:/app/labels:ro" -v assistant-index:/app/index incident-assistant assistant index build
+#   docker run -p 8000:8000 -v "$PWD/labels:/app/labels:ro" -v assistant-index:/app/index incident-assistant
+# A later build into the same volume is served without a restart (the server watches index/current).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -10,7 +12,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     HF_HUB_OFFLINE=1 \
     TRANSFORMERS_OFFLINE=1 \
-    TOKENIZERS_PARALLELISM=false
+    TOKENIZERS_PARALLELISM=false \
+    ASSISTANT_MODEL_CACHE_DIR=/app/models
 
 # Optional extras; add llamacpp for a local GGUF model (it compiles, so build tools are installed then).
 ARG EXTRAS="openai,slack"
@@ -29,15 +32,15 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY assistant ./assistant
 COPY prompts ./prompts
-COPY labels ./labels
 # Editable: the package keeps finding prompts/ next to it, as in a checkout.
 RUN pip install -e ".[${EXTRAS}]"
-RUN mkdir -p index data && chown assistant:assistant index data
+RUN mkdir -p labels index data models && chown assistant:assistant labels index data models
+VOLUME ["/app/labels", "/app/index", "/app/data"]
 
 USER assistant
-# Export the bundled MiniLM to ONNX (int8 serves; torch is needed only for this step), then index.
+# The bundled MiniLM exported to ONNX once, into the image (not a volume): the server runs it on ONNX
+# Runtime int8 and never imports torch, which is here only for this step.
 RUN python -m assistant.encoders.export
-RUN assistant index build
 
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \

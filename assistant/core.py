@@ -57,9 +57,13 @@ def build(
     labels: LabelSet | None = None,
     encoder: Encoder | None = None,
     progress: Callable[[int, int], None] | None = None,
+    include_drafts: bool = False,
 ) -> BuildReport:
-    """Build the index from ``settings.labels_dir`` (invalid labels skipped; see ``labels.problems``)."""
+    """Build the index from ``settings.labels_dir`` (invalid labels skipped; see ``labels.problems``).
+    Drafts (``metadata.review: "draft"``) are left out unless ``include_drafts``."""
     labels = labels if labels is not None else load_labels(settings.labels_dir)
+    if not include_drafts:
+        labels = labels.without_drafts()
     return build_index(
         labels=labels,
         labels_root=settings.labels_dir,

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 
 from .encoders import Encoder, EncoderSpec, spec_of
 from .errors import IndexCorrupt, IndexMismatch, IndexMissing
-from .labels import Label, LabelSet, file_checksum, label_files
+from .labels import LabelSet, file_checksum, indexed_label, label_files
 from .passages import PASSAGE_FORMAT, Passage, build_passages
 from .sparse import SparseIndex
 
@@ -244,6 +244,8 @@ def build_index(
                 record = {
                     "file": _relative(item.file, labels_root),
                     "checksum": item.checksum,
+                    "category": item.label.metadata.category,
+                    "subtype": item.label.metadata.subtype,
                     "raw": item.raw,
                 }
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -328,8 +330,8 @@ class LoadedIndex:
             self.incidents: dict[str, IncidentRecord] = {}
             with (build / "labels.jsonl").open() as f:
                 for line in f:
-                    record = json.loads(line)
-                    self.incidents[_incident_id(record["raw"])] = _record(record)
+                    incident = _record(json.loads(line))
+                    self.incidents[incident.id] = incident
         except (OSError, RuntimeError, ValueError, KeyError) as exc:
             raise IndexCorrupt(f"index build {build} is incomplete or unreadable: {exc}") from exc
         if self.dense.ntotal != len(self.passages):
@@ -373,17 +375,13 @@ def _set_search(dense: Any, search: SearchParams) -> None:
         dense.make_direct_map()
 
 
-def _incident_id(raw: dict[str, Any]) -> str:
-    return str(raw["perf_observation"])
-
-
 def _record(record: dict[str, Any]) -> IncidentRecord:
-    label = Label.model_validate(record["raw"])
+    label = indexed_label(record["raw"])
     return IncidentRecord(
         id=label.id,
         title=label.display_title,
-        category=label.metadata.category,
-        subtype=label.metadata.subtype,
+        category=record.get("category", label.metadata.category),
+        subtype=record.get("subtype", label.metadata.subtype),
         file=record["file"],
         raw=record["raw"],
     )

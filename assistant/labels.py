@@ -9,19 +9,34 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
 
 from .errors import LabelProblem
-from .taxonomy import SUBTYPE_TO_CATEGORY, TAXONOMY, infer_subtype
+from .taxonomy import BUILTIN, Taxonomy, load_taxonomy
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$"
 SCHEMA_FILE = "schema.json"
+DRAFT = "draft"
+TRUSTED = {"trusted": True}
+"""Validation context for labels that were validated when indexed: category and subtype as written."""
+# Text that `labels new` writes for a person to replace; a label holding it is not ready.
+PLACEHOLDER = re.compile(r"^\s*(TODO|TBD|FIXME)\b", re.IGNORECASE)
+_OLD_SKELETON = frozenset(
+    {
+        "Describe the incident in one line",
+        "What did the first alert or report say?",
+        "What did the graphs show?",
+        "Who was affected?",
+        "One sentence: what caused it.",
+    }
+)
 
 
 class _Open(BaseModel):
@@ -51,31 +66,53 @@ class Metadata(_Open):
     category: str | None = Field(None, description="Taxonomy category; inferred from tags when absent.")
     subtype: str | None = Field(None, description="Taxonomy subtype; inferred from tags when absent.")
 
+    review: str | None = Field(
+        None, description='"draft" until a person has reviewed the label; drafts are not indexed.'
+    )
+
     @model_validator(mode="after")
-    def _taxonomy(self) -> Metadata:
-        if self.category is not None and self.category not in TAXONOMY:
-            raise ValueError(f"unknown category {self.category!r}; expected one of {', '.join(TAXONOMY)}")
+    def _taxonomy(self, info: ValidationInfo) -> Metadata:
+        context = info.context or {}
+        if context.get("trusted"):
+            if self.category is None:
+                self.subtype = self.subtype or BUILTIN.infer_from_tags(self.tags)
+                self.category = BUILTIN.category_of(self.subtype) if self.subtype else None
+            return self
+        taxonomy: Taxonomy = context.get("taxonomy", BUILTIN)
+        cells = taxonomy.cells
+        if self.category is not None and self.category not in cells:
+            raise ValueError(
+                f"unknown category {self.category!r}; expected one of {', '.join(cells)}, or declare it "
+                "in taxonomy.toml in the labels folder"
+            )
         if self.subtype is not None:
-            owner = SUBTYPE_TO_CATEGORY.get(self.subtype)
+            owner = taxonomy.category_of(self.subtype)
             if owner is None:
-                allowed = ", ".join(TAXONOMY[self.category]) if self.category else "see design.md"
-                raise ValueError(f"unknown subtype {self.subtype!r}; expected one of {allowed}")
+                raise ValueError(taxonomy.unknown_subtype_message(self.subtype))
             if self.category is not None and owner != self.category:
                 raise ValueError(
                     f"subtype {self.subtype!r} belongs to category {owner!r}, not {self.category!r}"
                 )
             self.category = owner
         elif self.category is None:
-            self.subtype = infer_subtype(self.tags)
-            self.category = SUBTYPE_TO_CATEGORY.get(self.subtype) if self.subtype else None
+            self.subtype = taxonomy.infer_from_tags(self.tags)
+            self.category = taxonomy.category_of(self.subtype) if self.subtype else None
         return self
+
+    @property
+    def is_draft(self) -> bool:
+        return (self.review or "").strip().lower() == DRAFT
 
 
 class Label(_Open):
-    """One incident write-up. ``perf_observation`` is its id, unique across the corpus."""
+    """One incident write-up. ``perf_observation`` (or ``id``) is its id, unique across the corpus."""
 
-    perf_observation: str = Field(pattern=ID_PATTERN, description="Incident id, unique in the corpus.")
-    timestamp: datetime
+    perf_observation: str = Field(
+        pattern=ID_PATTERN, description="Incident id, unique in the corpus; `id` is accepted instead."
+    )
+    timestamp: datetime | None = Field(
+        None, description='When it started (ISO 8601); required unless metadata.review is "draft".'
+    )
     title: str | None = Field(None, description="One-line title; the root cause stands in when absent.")
     symptoms: list[str] = Field([], description="What an on-call engineer first saw, one line each.")
     links: list[str] = []
@@ -86,9 +123,24 @@ class Label(_Open):
     resolution: dict[str, Any]
     metadata: Metadata = Metadata()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _id_alias(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "id" in data:
+            data = dict(data)
+            ident = data.pop("id")
+            if "perf_observation" in data and data["perf_observation"] != ident:
+                raise ValueError("`id` and `perf_observation` differ; keep one of them")
+            data["perf_observation"] = ident
+        return data
+
     @property
     def id(self) -> str:
         return self.perf_observation
+
+    @property
+    def is_draft(self) -> bool:
+        return self.metadata.is_draft
 
     @property
     def display_title(self) -> str:
@@ -111,10 +163,24 @@ class LabelSet:
     problems: list[LabelProblem] = field(default_factory=list)
     checksums: dict[str, str] = field(default_factory=dict)
     """Checksum of every file read, valid or not, keyed like ``LoadedLabel.file``."""
+    taxonomy: Taxonomy = BUILTIN
 
     @property
     def files(self) -> int:
         return len(self.checksums)
+
+    @property
+    def drafts(self) -> list[LoadedLabel]:
+        return [item for item in self.labels if item.label.is_draft]
+
+    def without_drafts(self) -> LabelSet:
+        """The same files with drafts left out (they count as skipped files in an index build)."""
+        return LabelSet(
+            labels=[item for item in self.labels if not item.label.is_draft],
+            problems=self.problems,
+            checksums=self.checksums,
+            taxonomy=self.taxonomy,
+        )
 
 
 def file_checksum(data: bytes) -> str:
@@ -136,7 +202,35 @@ def label_files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*.json") if p.name != SCHEMA_FILE and not p.name.startswith("."))
 
 
-def parse_label(data: bytes, *, file: str) -> tuple[LoadedLabel | None, list[LabelProblem]]:
+def placeholder_problems(raw: Any, *, file: str, loc: tuple[int | str, ...] = ()) -> list[LabelProblem]:
+    """Skeleton text (``TODO: ...``) anywhere in a label, one problem per field."""
+    if isinstance(raw, dict):
+        return [p for k, v in raw.items() for p in placeholder_problems(v, file=file, loc=(*loc, k))]
+    if isinstance(raw, list):
+        return [p for i, v in enumerate(raw) for p in placeholder_problems(v, file=file, loc=(*loc, i))]
+    if isinstance(raw, str) and (PLACEHOLDER.match(raw) or raw.strip() in _OLD_SKELETON):
+        text = raw.strip() if len(raw.strip()) <= 60 else raw.strip()[:57] + "..."
+        return [
+            LabelProblem(
+                file, json_path(loc), f"placeholder {text!r}: replace it with what happened, or remove it"
+            )
+        ]
+    return []
+
+
+def _located(problem: LabelProblem, raw: dict[str, Any]) -> LabelProblem:
+    """Pydantic's messages, said in terms of the document as written."""
+    path, message = problem.path, problem.message
+    if path.startswith("$.perf_observation") and "id" in raw and "perf_observation" not in raw:
+        path = "$.id" + path.removeprefix("$.perf_observation")
+    if path == "$.perf_observation" and message == "Field required":
+        message = "Field required: the incident id, as `perf_observation` or `id`"
+    return LabelProblem(problem.file, path, message)
+
+
+def parse_label(
+    data: bytes, *, file: str, taxonomy: Taxonomy = BUILTIN
+) -> tuple[LoadedLabel | None, list[LabelProblem]]:
     """Parse one label document; return it, or every problem found in it."""
     try:
         raw = json.loads(data)
@@ -148,19 +242,46 @@ def parse_label(data: bytes, *, file: str) -> tuple[LoadedLabel | None, list[Lab
         ]
     if not isinstance(raw, dict):
         return None, [LabelProblem(file, "$", f"expected a JSON object, got {type(raw).__name__}")]
+    meta = raw.get("metadata")
+    draft = isinstance(meta, dict) and str(meta.get("review") or "").strip().lower() == DRAFT
+    problems = placeholder_problems(raw, file=file)
+    if raw.get("timestamp") is None and not draft:
+        problems.append(
+            LabelProblem(
+                file,
+                "$.timestamp",
+                "Field required: when the incident started, e.g. 2025-03-16T01:15:00Z "
+                '(only a draft, metadata.review "draft", may leave it out)',
+            )
+        )
     try:
-        label = Label.model_validate(raw)
+        label = Label.model_validate(raw, context={"taxonomy": taxonomy})
     except ValidationError as exc:
-        return None, [LabelProblem(file, json_path(e["loc"]), e["msg"]) for e in exc.errors()]
+        found = [_located(LabelProblem(file, json_path(e["loc"]), e["msg"]), raw) for e in exc.errors()]
+        return None, found + problems
+    if problems:
+        return None, problems
     return LoadedLabel(file=file, checksum=file_checksum(data), label=label, raw=raw), []
 
 
-def load_labels(root: Path) -> LabelSet:
-    """Load every label under ``root``; invalid files are reported in ``problems``, never raised."""
+def indexed_label(raw: dict[str, Any]) -> Label:
+    """A label read back from an index build (it was validated when indexed)."""
+    return Label.model_validate(raw, context=TRUSTED)
+
+
+def load_labels(root: Path, *, taxonomy: Taxonomy | None = None) -> LabelSet:
+    """Load every label under ``root``; invalid files are reported in ``problems``, never raised.
+
+    ``taxonomy``: default, the built-in one extended by ``root/taxonomy.toml`` when ``root`` is a folder.
+    """
     result = LabelSet()
     if not root.exists():
         result.problems.append(LabelProblem(str(root), "$", "no such file or folder"))
         return result
+    if taxonomy is None:
+        taxonomy, problems = load_taxonomy(root) if root.is_dir() else (BUILTIN, [])
+        result.problems.extend(problems)
+    result.taxonomy = taxonomy
     seen: dict[str, str] = {}
     for path in label_files(root):
         try:
@@ -169,7 +290,7 @@ def load_labels(root: Path) -> LabelSet:
             result.problems.append(LabelProblem(str(path), "$", f"cannot read file: {exc.strerror}"))
             continue
         result.checksums[str(path)] = file_checksum(data)
-        loaded, problems = parse_label(data, file=str(path))
+        loaded, problems = parse_label(data, file=str(path), taxonomy=taxonomy)
         result.problems.extend(problems)
         if loaded is None:
             continue
@@ -186,14 +307,16 @@ def load_labels(root: Path) -> LabelSet:
     return result
 
 
-def iter_taxonomy_counts(labels: Iterable[LoadedLabel]) -> Iterator[tuple[str, str, int]]:
+def iter_taxonomy_counts(
+    labels: Iterable[LoadedLabel], taxonomy: Taxonomy = BUILTIN
+) -> Iterator[tuple[str, str, int]]:
     """(category, subtype, count) for every taxonomy cell, zeros included, then any uncategorised."""
     counts: dict[tuple[str, str], int] = {}
     for item in labels:
         meta = item.label.metadata
         key = (meta.category or "uncategorised", meta.subtype or "-")
         counts[key] = counts.get(key, 0) + 1
-    for category, subtypes in TAXONOMY.items():
+    for category, subtypes in taxonomy.cells.items():
         for subtype in subtypes:
             yield category, subtype, counts.pop((category, subtype), 0)
     for (category, subtype), n in sorted(counts.items()):
@@ -205,4 +328,13 @@ def label_schema() -> dict[str, Any]:
     schema = Label.model_json_schema()
     schema["$id"] = "https://incident-assistant/labels/schema.json"
     schema["title"] = "Incident label"
+    # The id may be written as `id` instead of `perf_observation`.
+    schema["properties"]["id"] = {
+        "description": "Incident id, unique in the corpus (the same as `perf_observation`).",
+        "pattern": ID_PATTERN,
+        "title": "Id",
+        "type": "string",
+    }
+    schema["required"] = [r for r in schema["required"] if r != "perf_observation"]
+    schema["anyOf"] = [{"required": ["perf_observation"]}, {"required": ["id"]}]
     return schema

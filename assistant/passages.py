@@ -144,7 +144,17 @@ def _alerts(raw: dict[str, Any]) -> list[str]:
 def build_passages(label: Label, raw: dict[str, Any]) -> list[Passage]:
     """The three passages of one label. ``raw`` is the label document as written."""
     head = f"{label.id} — {label.display_title}"
-    used = {"perf_observation", "title", "symptoms", "links", "metrics", "analysis", "resolution", "metadata"}
+    used = {
+        "perf_observation",
+        "id",
+        "title",
+        "symptoms",
+        "links",
+        "metrics",
+        "analysis",
+        "resolution",
+        "metadata",
+    }
 
     symptom = [head]
     if label.symptoms:

@@ -97,6 +97,13 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(65536, ge=1024, description="Larger request bodies get 413.")
     public_url: str | None = Field(None, description="Public base URL of the service, for links.")
+    mcp_allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["127.0.0.1:*", "localhost:*"],
+        description="Host headers /mcp accepts (comma-separated, `host:*` for any port); `*` = any.",
+    )
+    alerts_slack_channel: str | None = Field(
+        None, description="Slack channel id the Alertmanager webhook posts to (needs SLACK_BOT_TOKEN)."
+    )
 
     # Slack bot (assistant slack, and /slack/events on the service); plain SLACK_* names work too
     slack_bot_token: SecretStr | None = Field(
@@ -144,7 +151,7 @@ class Settings(BaseSettings):
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("api_keys", "cors_origins", mode="before")
+    @field_validator("api_keys", "cors_origins", "mcp_allowed_hosts", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):

@@ -96,11 +96,14 @@ def corpus(tmp_path_factory: pytest.TempPathFactory, minilm: Encoder, models_dir
     return Assistant.from_settings(settings, encoder=minilm)
 
 
-def run_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    args: list[str], env: dict[str, str], *, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     """The ``assistant`` command in a subprocess, as a user runs it, with ``env`` added."""
     return subprocess.run(
         [sys.executable, "-c", "from assistant.cli import main; main()", *args],
         env={**os.environ, **env},
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=120,

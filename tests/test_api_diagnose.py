@@ -130,7 +130,17 @@ def test_openai_sdk_models_and_completion(server: LiveServer) -> None:
     assert f"[{KAFKA}]" in content
     assert "Similar incidents:" in content and f"- {KAFKA} — " in content
     extra = completion.model_extra or {}
-    assert extra["diagnosis"]["matches"][0]["id"] == KAFKA
+    diagnosis = extra["diagnosis"]
+    assert diagnosis["matches"][0]["id"] == KAFKA
+    # the text is the whole answer: causes, checks, next steps and past fixes, as in the diagnosis
+    for title, items in [
+        ("Likely causes:", [h["cause"] for h in diagnosis["hypotheses"]]),
+        ("Check:", diagnosis["evidence_to_check"]),
+        ("Next steps:", diagnosis["next_steps"]),
+        ("What fixed it before:", [r["action"] for r in diagnosis["resolutions"]]),
+    ]:
+        assert items and f"\n{title}\n" in content
+        assert all(item in content for item in items)
 
 
 def test_openai_sdk_streaming_gives_the_same_text(server: LiveServer) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from assistant.api import create_app
@@ -19,6 +21,7 @@ pytestmark = pytest.mark.browser
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 KAFKA = "perf-2025031606"
+ETCD = "perf-2025031603"  # has a duration
 QUERY = "kafka consumer lag growing on customer-orders, order processing slow"
 
 
@@ -88,6 +91,16 @@ def test_answer_streams_in_with_cited_incidents(browser: Any, built: Settings, t
         page.wait_for_selector(".turn .copy:text('Copied ✓')")
         copied = page.evaluate("navigator.clipboard.readText()")
         assert KAFKA in copied and "Similar incidents:" in copied
+        # the whole answer: every cause, check, next step and past fix of the diagnosis
+        d = httpx.post(live.url + "/v1/diagnose", json={"query": QUERY}, timeout=60).json()
+        for title, items in [
+            ("Likely causes:", [h["cause"] for h in d["hypotheses"]]),
+            ("Check:", d["evidence_to_check"]),
+            ("Next steps:", d["next_steps"]),
+            ("What fixed it before:", [r["action"] for r in d["resolutions"]]),
+        ]:
+            assert items and f"\n{title}\n" in copied
+            assert all(item in copied for item in items), title
         assert errors == []
     assert (tmp_path / "answer.png").stat().st_size > 10_000
 
@@ -98,6 +111,20 @@ def test_phone_layout_and_follow_up(browser: Any, built: Settings, tmp_path: Pat
         page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
         page.goto(live.url + "/")
         ask_and_wait(page, QUERY)
+        # the similar incidents are at the top of the answer, not below the whole (long) answer
+        first = page.locator(".turn").first
+        first.scroll_into_view_if_needed()
+        page.evaluate("document.querySelector('.turn').scrollIntoView({block: 'start'})")
+        top_match = first.locator(".turn-matches .turn-match").first
+        assert top_match.get_attribute("data-id") == KAFKA
+        box, answer = top_match.bounding_box(), first.locator(".answer-card").bounding_box()
+        assert box is not None and answer is not None
+        assert answer["height"] > 844  # a long answer, taller than the screen
+        assert box["y"] >= 0 and box["y"] + box["height"] <= 844  # yet the match is on screen
+        top_match.click()
+        page.wait_for_selector("#detail[open] .passage pre")
+        assert page.inner_text("#detail-id") == KAFKA
+        page.click("#detail-close")
         ask_and_wait(page, "what fixed it last time?")
         assert page.locator(".turn").count() == 2
         assert page.locator(".turn .answer[data-state=done]").count() == 2
@@ -110,9 +137,22 @@ def test_deep_link_opens_the_incident(browser: Any, built: Settings) -> None:
     with start(built) as live:
         live.wait_loaded()
         page = browser.new_page()
-        page.goto(f"{live.url}/incidents/{KAFKA}")
+        page.goto(f"{live.url}/incidents/{ETCD}")
         page.wait_for_selector("#detail[open] .passage pre")
-        assert page.inner_text("#detail-id") == KAFKA
+        assert page.inner_text("#detail-id") == ETCD
+        incident = httpx.get(f"{live.url}/v1/incidents/{ETCD}", timeout=30).json()
+        assert page.title().startswith(f"{ETCD}: {incident['title']}")
+        # severity, date and duration at the top; root cause and fix before anything else
+        facts = page.inner_text("#detail-facts")
+        assert (incident["severity"], incident["duration"]) == ("critical", "4h")
+        assert "severity critical" in facts and "lasted 4h" in facts
+        assert incident["started"][:10] in facts
+        headings = page.locator("#detail-body > section h3").all_inner_texts()
+        assert [h.lower() for h in headings[:3]] == ["root cause", "what fixed it", "symptoms"]
+        assert incident["root_cause"] in page.inner_text("#detail-body .root-cause")
+        assert page.locator("#detail-body .fix li").count() == len(incident["fixes"]) > 0
+        page.click("#detail-close")
+        assert page.title() == "incident-assistant"
 
 
 def test_page_asks_for_the_api_key(browser: Any, built: Settings) -> None:
@@ -128,3 +168,65 @@ def test_page_asks_for_the_api_key(browser: Any, built: Settings) -> None:
         page.click("#key-form button[type=submit]")
         ask_and_wait(page, QUERY)
         assert page.locator(f"#matches .match[data-id='{KAFKA}']").count() == 1
+
+
+def test_match_reasons_and_the_verdicts_reason_are_shown(browser: Any, built: Settings) -> None:
+    """Matches say why they matched and what contradicts the query, and the verdict says why (fields of
+    the similar/diagnose JSON: reasons, same_problem, seen_before.reason). Until the server fills them,
+    the test adds them to the server's real answer on its way to the page."""
+    reasons = {
+        "shared": [{"query": "consumer lag growing", "label": "Consumer lag at 250k on customer-orders"}],
+        "contradictions": ["query says order processing slow; this incident: payments also failing"],
+    }
+    why = "The top match names the same consumer group falling behind on the same topic."
+
+    def add_reasons(route: Any) -> None:
+        response = route.fetch()
+        events = []
+        for block in response.text().split("\n\n"):
+            if block.startswith("event: diagnosis"):
+                head, _, data = block.partition("data: ")
+                diagnosis = json.loads(data)
+                for match in diagnosis["matches"]:
+                    match.setdefault("reasons", reasons)
+                    match.setdefault("same_problem", 0.83)
+                diagnosis["seen_before"].setdefault("reason", why)
+                block = head + "data: " + json.dumps(diagnosis)
+            events.append(block)
+        route.fulfill(response=response, body="\n\n".join(events))
+
+    with start(built) as live:
+        live.wait_loaded()
+        page = browser.new_page(viewport={"width": 1366, "height": 900})
+        page.route("**/v1/diagnose", add_reasons)
+        page.goto(live.url + "/")
+        ask_and_wait(page, QUERY)
+        top = page.locator("#matches .match").first
+        assert "consumer lag growing" in top.inner_text() and "Consumer lag at 250k" in top.inner_text()
+        assert "payments also failing" in top.locator(".contradictions").inner_text()
+        assert "83%" in top.locator(".same-problem").inner_text()
+        assert page.inner_text("#seen-reason") == why
+        assert page.inner_text(".turn .verdict-reason") == why
+        page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+        page.click(".turn .copy")
+        page.wait_for_selector(".turn .copy:text('Copied ✓')")
+        copied = page.evaluate("navigator.clipboard.readText()")
+        assert why in copied.splitlines()[0]
+        assert '"consumer lag growing" ↔ Consumer lag at 250k' in copied and "but: query says" in copied
+
+
+def test_reasons_render_exactly_where_the_server_gives_them(browser: Any, built: Settings) -> None:
+    with start(built) as live:
+        live.wait_loaded()
+        page = browser.new_page(viewport={"width": 1366, "height": 900})
+        page.goto(live.url + "/")
+        ask_and_wait(page, QUERY)
+        d = httpx.post(live.url + "/v1/diagnose", json={"query": QUERY}, timeout=60).json()
+
+    def given(m: dict[str, Any]) -> bool:
+        r = m.get("reasons") or {}
+        return bool(r.get("shared") or r.get("contradictions") or m.get("same_problem") is not None)
+
+    shown = page.locator("#matches .match").evaluate_all("ms => ms.map(m => !!m.querySelector('.reasons'))")
+    assert shown == [given(m) for m in d["matches"]]
+    assert page.locator("#seen-reason").is_hidden() == (not d["seen_before"].get("reason"))

@@ -65,7 +65,7 @@ def test_validate_lists_every_problem_and_exits_1(env: dict[str, str], settings:
 def test_validate_passes_on_good_labels(env: dict[str, str]) -> None:
     result = runner.invoke(app, ["labels", "validate", "--json"], env=env)
     assert result.exit_code == 0
-    assert json.loads(result.stdout) == {"files": 6, "valid": 6, "problems": []}
+    assert json.loads(result.stdout) == {"files": 6, "valid": 6, "drafts": 0, "problems": []}
 
 
 def test_stats_counts_by_subtype(env: dict[str, str]) -> None:
@@ -107,15 +107,40 @@ def test_user_errors_are_one_line_without_traceback(
     assert "Traceback" not in result.stderr
 
 
-def test_new_creates_a_label_that_validates(env: dict[str, str], settings: Settings) -> None:
+def test_new_skeleton_fails_validation_until_its_placeholders_are_replaced(
+    env: dict[str, str], settings: Settings
+) -> None:
     result = runner.invoke(app, ["labels", "new", "dns_resolution", "--id", "perf-2026010101"], env=env)
     assert result.exit_code == 0, result.output
     created = settings.labels_dir / "network" / "perf-2026010101.json"
     doc = json.loads(created.read_text())
     assert doc["metadata"]["category"] == "network"
+
+    check = run(["labels", "validate", str(created), "--json"], env)
+    assert check.returncode == 1
+    paths = {p["path"] for p in json.loads(check.stdout)["problems"]}
+    assert {"$.title", "$.symptoms[0]", "$.analysis.root_cause", "$.context.service"} <= paths
+    assert all("placeholder" in p["message"] for p in json.loads(check.stdout)["problems"])
+    # an index build leaves the skeleton out: placeholders never reach the index
+    build = run(["index", "build", "--json"], env)
+    assert build.returncode == 0 and json.loads(build.stdout)["labels"] == 6
+
+    doc.update(title="CoreDNS timeouts after the node pool upgrade", symptoms=["dig times out from pods"])
+    doc["context"] = {"service": "checkout"}
+    doc.pop("metrics")
+    doc["analysis"]["root_cause"] = "CoreDNS pods were scheduled on one node that lost its network"
+    doc["resolution"]["immediate_actions"] = ["Spread CoreDNS with a topology constraint"]
+    created.write_text(json.dumps(doc))
     assert runner.invoke(app, ["labels", "validate", str(created)], env=env).exit_code == 0
     again = runner.invoke(app, ["labels", "new", "dns_resolution", "--id", "perf-2026010101"], env=env)
     assert again.exit_code == 2
+
+
+def test_new_suggests_the_subtype_a_short_name_meant(env: dict[str, str]) -> None:
+    result = run(["labels", "new", "dns"], env)
+    assert result.returncode == 2
+    assert "unknown subtype 'dns'; did you mean dns_resolution?" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_index_info_reports_staleness(env: dict[str, str], settings: Settings) -> None:
@@ -125,3 +150,72 @@ def test_index_info_reports_staleness(env: dict[str, str], settings: Settings) -
     (settings.labels_dir / "extra.json").write_text("{}")
     stale = json.loads(runner.invoke(app, ["index", "info", "--json"], env=env).stdout)
     assert stale["stale_files"] == ["extra.json"]
+
+
+def test_version() -> None:
+    from importlib.metadata import version
+
+    result = runner.invoke(app, ["--version"])
+    assert (
+        result.exit_code == 0
+        and result.stdout.strip() == f"incident-assistant {version('incident-assistant')}"
+    )
+
+
+@pytest.mark.parametrize("command", [[], ["similar"], ["ask"], ["serve"], ["mcp"], ["index", "build"]])
+def test_help_shows_defaults_and_no_type_noise(command: list[str]) -> None:
+    result = run([*command, "--help"], {"COLUMNS": "80"})
+    assert result.returncode == 0, result.stderr
+    assert "<bool>" not in result.stdout
+    assert all(len(line) <= 80 for line in result.stdout.splitlines())
+    if command == ["serve"]:
+        assert "[default: 127.0.0.1]" in result.stdout and "[default: 8000;" in result.stdout
+    words = " ".join(result.stdout.split())
+    assert words.startswith(f"Usage: assistant {' '.join(command)}".rstrip())
+    if command in (["similar"], ["ask"]):
+        assert "[default: ($ASSISTANT_DEFAULT_K or 5);" in words and "- reads it from stdin" in words
+
+
+PASTED = """[FIRING:1] KafkaConsumerLagCritical (prometheus-k8s-0 monitoring/k8s)
+Labels:
+ - alertname = KafkaConsumerLagCritical
+ - topic = customer-orders
+ - pod = order-processor-7d9f8c6b5-x2k4q
+ - prometheus = monitoring/k8s
+Annotations:
+ - summary = consumer lag growing, order processing slow
+Source: http://prometheus-k8s-0:9090/graph?g0.expr=kafka_consumergroup_lag
+"""
+
+
+def test_similar_and_ask_read_a_pasted_alert_from_stdin(env: dict[str, str]) -> None:
+    assert run(["index", "build"], env).returncode == 0
+    similar = run(["similar", "-", "--json"], env, stdin=PASTED)
+    assert similar.returncode == 0, similar.stderr
+    data = json.loads(similar.stdout)
+    assert "customer-orders" in data["query"] and "consumer lag growing" in data["query"]
+    assert "prometheus-k8s-0" not in data["query"] and "x2k4q" not in data["query"]
+    assert data["matches"][0]["id"] == "perf-2025031606"
+    ask = run(["ask", "-", "--json"], env, stdin=PASTED)
+    assert ask.returncode == 0, ask.stderr
+    assert json.loads(ask.stdout)["query"] == data["query"]
+    empty = run(["similar", "-"], env, stdin="  \n")
+    assert empty.returncode == 2 and "the query is empty" in empty.stderr
+
+
+def test_tables_read_at_80_columns(env: dict[str, str]) -> None:
+    assert run(["index", "build"], env).returncode == 0
+    result = run(
+        ["similar", "kafka consumer lag growing, db pool maxed", "--k", "3"], {**env, "COLUMNS": "80"}
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert all(len(line) <= 80 for line in lines)
+    # every id whole on its line, category / subtype whole (not cut with an ellipsis)
+    data = json.loads(
+        run(["similar", "kafka consumer lag growing, db pool maxed", "--k", "3", "--json"], env).stdout
+    )
+    for match in data["matches"]:
+        assert any(line.lstrip().startswith(match["id"]) for line in lines)
+        assert f"{match['category']} / {match['subtype']}" in result.stdout
+    assert "…" not in result.stdout

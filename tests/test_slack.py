@@ -522,3 +522,21 @@ def test_the_diagnosis_part_follows_the_configured_backend(
     assert "perf-2025031603" in text, "the matches are shown whatever the backend did"
     if expected.startswith("written by the fake"):
         assert "This matches [<https://a.example/incidents/perf-2025031603|perf-2025031603>]" in text
+
+
+def test_a_pasted_alert_is_searched_without_its_boilerplate(bot: Bot) -> None:
+    pasted = (
+        "[FIRING:1] KafkaConsumerLagCritical (prometheus-k8s-0 monitoring/k8s)\n"
+        "*Description:* consumer lag growing on customer-orders, order processing slow\n"
+        "*Runbook:* <https://runbooks.example.com/kafka|:notebook:>\n"
+        "  • *pod:* `order-processor-7d9f8c6b5-x2k4q`\n"
+        "  • *prometheus:* `monitoring/k8s`\n"
+    )
+    bot.send.command(pasted, response_url=bot.slack.response_url("alert"))
+    (answer,) = bot.slack.wait_for("respond/alert")
+    assert "perf-2025031606" in blocks_text(answer.args["blocks"])
+    bot.drain()
+    (query,) = sqlite3.connect(bot.store.path).execute("SELECT query FROM answers").fetchone()
+    assert "consumer lag growing on customer-orders" in query and "order-processor" in query
+    for noise in ["prometheus-k8s-0", "monitoring/k8s", "https", "x2k4q", "Runbook"]:
+        assert noise not in query, noise

@@ -17,13 +17,13 @@ from slack_sdk.models.blocks import Block
 from typer.testing import CliRunner
 
 from assistant.cli import app as cli
+from assistant.incident_facts import IncidentFacts, incident_facts
 from assistant.models import Match, PassageHit, SeenBefore
 from assistant.settings import Settings
 from assistant.slack.answer import Answer, Card, compose_query
 from assistant.slack.app import SlackNotConfigured
 from assistant.slack.blocks import MAX_BLOCKS, TOTAL_CHARS, answer_message, block_chars
 from assistant.slack.dedupe import EventLog
-from assistant.slack.facts import IncidentFacts, incident_facts
 from assistant.slack.feedback import FeedbackStore
 from assistant.slack.handlers import COMMAND, SHORTCUT
 from assistant.slack.text import clip, escape, message_text, to_plain

@@ -16,9 +16,11 @@ from fastapi.middleware.cors import CORSMiddleware
 from ..settings import Settings
 from .errors import install_error_handlers
 from .limits import BodyLimit
+from .mcp_endpoint import PATH as MCP_PATH
+from .mcp_endpoint import McpEndpoint
 from .metrics import Metrics, RequestMetrics
 from .optional import optional_routers
-from .routes import chat, diagnose, health, page, search
+from .routes import alerts, chat, diagnose, health, page, search
 from .runtime import Runtime
 
 DESCRIPTION = """Find similar past incidents and draft a diagnosis that cites them.
@@ -32,12 +34,14 @@ def create_app(settings: Settings | None = None, *, routers: Sequence[APIRouter]
     ``optional_routers(settings)``), for features that live outside this package."""
     settings = settings or Settings()
     runtime = Runtime(settings, metrics=Metrics())
+    mcp = McpEndpoint(settings, runtime)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # A daemon thread: /healthz answers while the model loads, and shutdown never waits on it.
         threading.Thread(target=runtime.load, name="index-loader", daemon=True).start()
-        yield
+        async with mcp.running():
+            yield
 
     app = FastAPI(
         title="incident-assistant",
@@ -48,9 +52,10 @@ def create_app(settings: Settings | None = None, *, routers: Sequence[APIRouter]
     app.state.runtime = runtime
     install_error_handlers(app)
 
-    builtin = (health.router, search.router, diagnose.router, chat.router)
+    builtin = (health.router, search.router, diagnose.router, chat.router, alerts.alerts_router(settings))
     for router in (*builtin, *optional_routers(settings), *routers, page.router):
         app.include_router(router)
+    app.router.add_route(MCP_PATH, mcp, include_in_schema=False)  # type: ignore[arg-type]
     app.mount("/static", page.static_files(), name="static")
 
     # Added innermost first: metrics see every response, including 413s and CORS refusals.

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from ..incident_facts import incident_facts
+from ..index import IncidentRecord
 from ..models import PassageHit
+from ..passages import Passage
 
 
 class SimilarRequest(BaseModel):
@@ -37,9 +41,39 @@ class IncidentDetail(BaseModel):
     title: str
     category: str | None
     subtype: str | None
+    severity: str | None = Field(None, description="The label's metadata.severity.")
+    started: str | None = Field(None, description="When it started or was detected (the label's timestamp).")
+    duration: str | None = Field(None, description="How long it lasted (the label's context.duration).")
+    root_cause: str | None = Field(None, description="The label's analysis.root_cause.")
+    fixes: list[str] = Field([], description="What resolved it: one line per step, immediate ones first.")
     file: str = Field(description="Label file, relative to the labels folder the index was built from.")
     label: dict[str, Any] = Field(description="The label as written.")
     passages: list[PassageHit]
+
+    @classmethod
+    def of(cls, record: IncidentRecord, passages: Sequence[Passage]) -> IncidentDetail:
+        raw = record.raw
+        facts = incident_facts(raw)
+        meta: dict[str, Any] = raw["metadata"] if isinstance(raw.get("metadata"), dict) else {}
+        context: dict[str, Any] = raw["context"] if isinstance(raw.get("context"), dict) else {}
+
+        def text(value: Any) -> str | None:
+            return str(value) if isinstance(value, str | int | float) and str(value).strip() else None
+
+        return cls(
+            id=record.id,
+            title=record.title,
+            category=record.category,
+            subtype=record.subtype,
+            severity=text(meta.get("severity")),
+            started=text(raw.get("timestamp")) or text(context.get("detection_time")),
+            duration=text(context.get("duration")),
+            root_cause=facts.root_cause,
+            fixes=facts.fixes,
+            file=record.file,
+            label=raw,
+            passages=[PassageHit(kind=p.kind, text=p.text) for p in passages],
+        )
 
 
 class Health(BaseModel):

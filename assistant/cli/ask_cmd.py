@@ -7,13 +7,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
 from ..backends import check_name
 from ..core import Assistant, clean_query
 from ..models import Diagnosis
-from .output import console, err_console, settings_with
+from .output import console, err_console, incident_table, query_argument, settings_with
 
 
 def render_details(d: Diagnosis) -> None:
@@ -39,17 +38,9 @@ def render_details(d: Diagnosis) -> None:
             for n, line in enumerate(lines, start=1):
                 console.print(Text(f"{n:>2}. {line}"))
     cited = {m.id: m for m in d.matches}
-    table = Table(title="Cited incidents", title_justify="left", show_lines=False)
-    table.add_column("incident")
-    table.add_column("title", overflow="fold")
-    table.add_column("category / subtype")
-    table.add_column("sim", justify="right")
-    for incident_id in d.citations:
-        if m := cited.get(incident_id):
-            kind = f"{m.category or '-'} / {m.subtype or '-'}"
-            table.add_row(m.id, Text(m.title), kind, f"{m.similarity:.2f}")
     console.print()
-    console.print(table)
+    shown = [cited[c] for c in d.citations if c in cited]
+    console.print(incident_table(shown, title="Cited incidents", score=False))
     verdict = f"seen before: {d.seen_before.verdict} ({d.seen_before.confidence:.2f})"
     console.print(Text(f"{verdict} · answered by {d.backend}", style="dim"))
 
@@ -57,19 +48,35 @@ def render_details(d: Diagnosis) -> None:
 def register(app: typer.Typer) -> None:
     @app.command()
     def ask(
-        text: Annotated[str, typer.Argument(help="What you see, in your own words.")],
+        text: Annotated[str, typer.Argument(help="What you see, in your own words; - reads it from stdin.")],
         k: Annotated[
-            int | None, typer.Option("--k", "-k", min=1, max=20, help="Incidents to retrieve.")
+            int | None,
+            typer.Option(
+                "--k",
+                "-k",
+                min=1,
+                max=20,
+                help="Incidents to retrieve.",
+                show_default="$ASSISTANT_DEFAULT_K or 5",
+            ),
         ] = None,
         backend: Annotated[
             str | None,
-            typer.Option("--backend", help="extractive | llamacpp | openai | fake (default: ASSISTANT_LLM)."),
+            typer.Option(
+                "--backend",
+                help="extractive | llamacpp | openai | fake.",
+                show_default="$ASSISTANT_LLM or extractive",
+            ),
         ] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print the Diagnosis as JSON.")] = False,
-        index: Annotated[Path | None, typer.Option("--index", help="Index folder.")] = None,
+        index: Annotated[
+            Path | None,
+            typer.Option("--index", help="Index folder.", show_default="$ASSISTANT_INDEX_DIR or index"),
+        ] = None,
     ) -> None:
         """Diagnose TEXT from similar past incidents; every cited incident was retrieved."""
         settings = settings_with(index_dir=index, llm=backend)
+        text = query_argument(text)
         clean_query(text, max_chars=settings.max_query_chars)  # fail fast, before loading anything
         check_name(settings.llm)
         with err_console.status("loading index and encoder…"):

@@ -255,7 +255,8 @@ def answers_cmd(
 @app.command("diagnose")
 def diagnose_cmd(
     backend: Annotated[
-        str | None, typer.Option("--backend", help="Diagnosis backend (default: ASSISTANT_LLM).")
+        str | None,
+        typer.Option("--backend", help="Diagnosis backend.", show_default="$ASSISTANT_LLM or extractive"),
     ] = None,
     queries: QueriesOpt = QUERIES,
     k: Annotated[

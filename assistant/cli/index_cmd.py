@@ -15,7 +15,10 @@ from .output import console, err_console, print_json, progress_bar, settings_wit
 
 app = typer.Typer(help="Build and inspect the search index.", no_args_is_help=True)
 
-LabelsOpt = Annotated[Path | None, typer.Option("--labels", help="Labels folder (default: labels/).")]
+LabelsOpt = Annotated[
+    Path | None,
+    typer.Option("--labels", help="Labels folder.", show_default="$ASSISTANT_LABELS_DIR or labels"),
+]
 IndexOpt = Annotated[Path | None, typer.Option("--index", help="Index folder (default: index/).")]
 
 
@@ -24,6 +27,9 @@ def build_cmd(
     labels: LabelsOpt = None,
     index: IndexOpt = None,
     strict: Annotated[bool, typer.Option(help="Fail if any label is invalid.")] = False,
+    include_drafts: Annotated[
+        bool, typer.Option("--include-drafts", help='Index drafts (metadata.review "draft") too.')
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the manifest as JSON.")] = False,
 ) -> None:
     """Embed every valid label and swap index/current to the new build."""
@@ -35,10 +41,18 @@ def build_cmd(
         raise LabelError(result.problems)
     if not result.labels and result.problems:
         raise LabelError(result.problems)
+    drafts = len(result.drafts)
+    if drafts and not include_drafts:
+        err_console.print(
+            f'[yellow]left out {drafts} draft{"s" if drafts != 1 else ""}[/] (metadata.review "draft"): '
+            "review them and remove the marker, or pass --include-drafts"
+        )
     with err_console.status(f"loading encoder {settings.encoder} ({settings.encoder_runtime})…"):
         encoder = core.settings_encoder(settings, threads=settings.build_threads)
     with progress_bar("embedding passages") as update:
-        report = core.build(settings, labels=result, encoder=encoder, progress=update)
+        report = core.build(
+            settings, labels=result, encoder=encoder, progress=update, include_drafts=include_drafts
+        )
     m = report.manifest
     if as_json:
         print_json(m.model_dump(mode="json"))

@@ -7,12 +7,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from ..core import Assistant
 from ..errors import QueryError
 from ..models import SimilarResult
-from .output import console, err_console, settings_with
+from .output import console, err_console, incident_table, query_argument, settings_with
 
 VERDICT_STYLE = {"yes": "bold green", "maybe": "bold yellow", "no": "bold red"}
 
@@ -33,23 +32,7 @@ def render_result(result: SimilarResult) -> None:
     verdict = result.seen_before
     style = VERDICT_STYLE[verdict.verdict]
     console.print(f"Seen before: [{style}]{verdict.verdict}[/] (confidence {verdict.confidence:.2f})")
-    table = Table(show_lines=False)
-    table.add_column("#", justify="right")
-    table.add_column("incident")
-    table.add_column("title", overflow="fold")
-    table.add_column("category / subtype")
-    table.add_column("score", justify="right")
-    table.add_column("sim", justify="right")
-    for rank, m in enumerate(result.matches, start=1):
-        table.add_row(
-            str(rank),
-            m.id,
-            m.title,
-            f"{m.category or '-'} / {m.subtype or '-'}",
-            f"{m.score:.2f}",
-            f"{m.similarity:.2f}",
-        )
-    console.print(table)
+    console.print(incident_table(result.matches))
 
 
 def _read_batch(path: Path) -> list[tuple[str | None, str]]:
@@ -72,21 +55,38 @@ def _read_batch(path: Path) -> list[tuple[str | None, str]]:
 def register(app: typer.Typer) -> None:
     @app.command()
     def similar(
-        text: Annotated[str | None, typer.Argument(help="What you see, in your own words.")] = None,
-        k: Annotated[int | None, typer.Option("--k", "-k", min=1, max=50, help="How many incidents.")] = None,
+        text: Annotated[
+            str | None, typer.Argument(help="What you see, in your own words; - reads it from stdin.")
+        ] = None,
+        k: Annotated[
+            int | None,
+            typer.Option(
+                "--k",
+                "-k",
+                min=1,
+                max=50,
+                help="How many incidents.",
+                show_default="$ASSISTANT_DEFAULT_K or 5",
+            ),
+        ] = None,
         input_file: Annotated[
             Path | None, typer.Option("--input", help="JSONL file of {id, query} lines; one result per line.")
         ] = None,
         as_json: Annotated[
             bool, typer.Option("--json", help="Print JSON (one object per line with --input).")
         ] = False,
-        index: Annotated[Path | None, typer.Option("--index", help="Index folder.")] = None,
+        index: Annotated[
+            Path | None,
+            typer.Option("--index", help="Index folder.", show_default="$ASSISTANT_INDEX_DIR or index"),
+        ] = None,
     ) -> None:
         """Find the past incidents most similar to TEXT."""
         if (text is None) == (input_file is None):
             raise QueryError(
                 "give either TEXT or --input FILE", hint='e.g. assistant similar "pods OOMKilled"'
             )
+        if text is not None:
+            text = query_argument(text)
         batch = _read_batch(input_file) if input_file else [(None, text or "")]
         if not input_file:
             # fail fast on an empty query, before loading the model

@@ -15,7 +15,10 @@ def register(app: typer.Typer) -> None:
     def serve(
         host: Annotated[str, typer.Option("--host", help="Interface; 0.0.0.0 for all.")] = "127.0.0.1",
         port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")] = 8000,
-        index: Annotated[Path | None, typer.Option("--index", help="Index folder.")] = None,
+        index: Annotated[
+            Path | None,
+            typer.Option("--index", help="Index folder.", show_default="$ASSISTANT_INDEX_DIR or index"),
+        ] = None,
         log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "info",
     ) -> None:
         """Serve the API and the chat page (the index loads once, at start-up)."""

@@ -18,7 +18,10 @@ def register(app: typer.Typer) -> None:
         ] = False,
         host: Annotated[str, typer.Option(help="HTTP mode: interface to listen on.")] = "127.0.0.1",
         port: Annotated[int, typer.Option(help="HTTP mode: port.")] = 3000,
-        index: Annotated[Path | None, typer.Option("--index", help="Index folder.")] = None,
+        index: Annotated[
+            Path | None,
+            typer.Option("--index", help="Index folder.", show_default="$ASSISTANT_INDEX_DIR or index"),
+        ] = None,
     ) -> None:
         """Run the Slack bot (/seen, @mentions, the “Seen this before?” shortcut).
 

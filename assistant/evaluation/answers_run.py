@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ..core import Assistant
 from ..encoders import one_torch_thread
+from ..labels import indexed_label
 from .answer_metrics import (
     best,
     citation_recall,
@@ -94,7 +95,7 @@ class AnswerScorer:
         """The gold facts shown to the judge: title, root cause and resolving actions per relevant id."""
         parts = []
         for raw in self._gold(case)[:2]:
-            record = self.assistant.index.incidents[str(raw["perf_observation"])]
+            record = self.assistant.index.incidents[indexed_label(raw).id]
             actions = "\n".join(f"- {a}" for a in resolution_items(raw)[:5])
             parts.append(
                 f"Incident {record.id}: {record.title}\nRoot cause: {root_cause(raw)}\n"

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..core import Assistant
 from ..encoders import one_torch_thread
-from ..labels import Label
+from ..labels import indexed_label
 from ..models import SimilarResult
 from ..passages import build_passages
 from .answer_metrics import mean
@@ -241,7 +241,7 @@ def retrieval_metrics(outcomes: Sequence[QueryOutcome], *, k: int = 10) -> dict[
 def loo_query(raw: dict[str, Any], *, max_chars: int) -> tuple[str, str]:
     """The query standing in for a label: its symptoms, else its symptom passage without the id/title
     line. Returns (query, source)."""
-    label = Label.model_validate(raw)
+    label = indexed_label(raw)
     if label.symptoms:
         return "\n".join(label.symptoms)[:max_chars], "symptoms"
     symptom = build_passages(label, raw)[0].text

@@ -13,10 +13,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..alerts import query_from_text
 from ..core import Assistant
 from ..errors import AssistantError, BackendUnavailable, QueryError
-from ..models import Match, SeenBefore
-from .facts import IncidentFacts, incident_facts
+from ..incident_facts import IncidentFacts, incident_facts
+from ..models import Diagnosis, Match, SeenBefore
 from .feedback import FeedbackStore
 
 TOP = 3
@@ -89,6 +90,7 @@ class Answerer:
         """
         assistant = self._assistant()
         query, used = compose_query(question, history, max_chars=assistant.settings.max_query_chars)
+        query = query_from_text(query)  # a pasted alert is searched without its boilerplate
         if not query:
             raise QueryError("there is nothing to search for", hint="describe the symptoms")
         try:
@@ -104,29 +106,37 @@ class Answerer:
                 seen=result.seen_before,
             )
             answer.note = f"No diagnosis this time: {exc}"
-        else:
-            answer = self._new(
-                assistant,
-                query=query,
-                question=question,
-                used=used,
-                matches=diagnosis.matches,
-                seen=diagnosis.seen_before,
+            self._remember(answer)
+            return answer
+        return self.from_diagnosis(diagnosis, question=question, used=used)
+
+    def from_diagnosis(self, diagnosis: Diagnosis, *, question: str, used: int = 0) -> Answer:
+        """The answer to post for a diagnosis already made (e.g. of an alert), remembered for votes."""
+        answer = self._new(
+            self._assistant(),
+            query=diagnosis.query,
+            question=question,
+            used=used,
+            matches=diagnosis.matches,
+            seen=diagnosis.seen_before,
+        )
+        answer.summary = diagnosis.summary or None
+        answer.citations = list(diagnosis.citations)
+        answer.backend = diagnosis.backend
+        if diagnosis.fallback_reason:
+            answer.note = (
+                f"The model's answer was replaced by the extractive one: {diagnosis.fallback_reason}"
             )
-            answer.summary = diagnosis.summary or None
-            answer.citations = list(diagnosis.citations)
-            answer.backend = diagnosis.backend
-            if diagnosis.fallback_reason:
-                answer.note = (
-                    f"The model's answer was replaced by the extractive one: {diagnosis.fallback_reason}"
-                )
+        self._remember(answer)
+        return answer
+
+    def _remember(self, answer: Answer) -> None:
         self.store.remember(
             answer_id=answer.id,
             query=answer.query,
             matches=answer.matches_json(),
             verdict=answer.seen_before.verdict,
         )
-        return answer
 
     def _new(
         self,

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from ...alerts import query_from_text
 from ...backends import BACKENDS
 from ...errors import AssistantError
 from ...models import Diagnosis
@@ -76,9 +77,28 @@ def split_conversation(messages: list[ChatMessageIn]) -> tuple[str, list[str]]:
 
 
 def sources(d: Diagnosis) -> str:
-    """What the text answer ends with: the verdict and the incidents it rests on."""
+    """What the text answer ends with: likely causes, checks, next steps and past fixes, then the verdict
+    and the incidents it rests on, so a copied answer is complete."""
+    sections = [
+        (
+            "Likely causes:",
+            [
+                f"{n}. {h.cause} ({round(h.confidence * 100)}%) [{', '.join(h.incident_ids)}]"
+                for n, h in enumerate(d.hypotheses, start=1)
+            ],
+        ),
+        ("Check:", [f"- {e}" for e in d.evidence_to_check]),
+        ("Next steps:", [f"- {s}" for s in d.next_steps]),
+        ("What fixed it before:", [f"- [{r.incident_id}] {r.action}" for r in d.resolutions]),
+    ]
+    lines: list[str] = []
+    for title, items in sections:
+        if items:
+            lines += ["", title, *items]
     pct = round(d.seen_before.confidence * 100)
-    lines = ["", "", f"Seen before: {d.seen_before.verdict} ({pct}% confidence)"]
+    verdict = f"Seen before: {d.seen_before.verdict} ({pct}% confidence)"
+    reason = getattr(d.seen_before, "reason", "")
+    lines += ["", f"{verdict} — {reason}" if reason else verdict]
     if d.matches:
         lines.append("Similar incidents:")
         lines += [
@@ -87,7 +107,7 @@ def sources(d: Diagnosis) -> str:
         ]
     if d.fallback_reason:
         lines.append(f"(answered by {d.backend}: {d.fallback_reason})")
-    return "\n".join(lines)
+    return "\n" + "\n".join(lines)
 
 
 def completion_id() -> str:
@@ -139,6 +159,7 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Res
     runtime: Runtime = request.app.state.runtime
     backend = backend_for(body.model, runtime.settings)
     query, history = split_conversation(body.messages)
+    query = query_from_text(query)  # a pasted alert is searched without its boilerplate
     assistant = await run_in_threadpool(runtime.assistant)
     items = timed_diagnosis(assistant, runtime.metrics, text=query, k=None, backend=backend, history=history)
     if body.stream:

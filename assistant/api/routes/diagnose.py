@@ -11,6 +11,7 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from ...alerts import query_from_text
 from ...errors import AssistantError
 from ...models import Diagnosis
 from ..answers import final_diagnosis, started, timed_diagnosis
@@ -55,7 +56,12 @@ async def diagnose(
     runtime: Runtime = request.app.state.runtime
     assistant = await run_in_threadpool(runtime.assistant)
     items = timed_diagnosis(
-        assistant, runtime.metrics, text=body.query, k=body.k, backend=body.backend, history=body.history
+        assistant,
+        runtime.metrics,
+        text=query_from_text(body.query),
+        k=body.k,
+        backend=body.backend,
+        history=body.history,
     )
     if not wants_stream(body.stream, accept):
         diagnosis = await run_in_threadpool(final_diagnosis, items)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from ...models import PassageHit, SimilarResult
+from ...alerts import query_from_text
+from ...models import SimilarResult
 from ..auth import Authorized
 from ..errors import ERRORS, ErrorBody
 from ..runtime import Runtime
@@ -17,7 +18,7 @@ router = APIRouter(prefix="/v1", tags=["search"], dependencies=[Authorized])
 def similar(body: SimilarRequest, request: Request) -> SimilarResult:
     """Most similar past incidents and the seen-before verdict (same JSON as `assistant similar --json`)."""
     runtime: Runtime = request.app.state.runtime
-    return runtime.assistant().similar(body.query, body.k, query_id=body.id)
+    return runtime.assistant().similar(query_from_text(body.query), body.k, query_id=body.id)
 
 
 @router.get(
@@ -31,12 +32,4 @@ def incident(incident_id: str, request: Request) -> IncidentDetail:
     assistant = runtime.assistant()
     record = assistant.incident(incident_id)
     passages = runtime.passages_of(record.id)
-    return IncidentDetail(
-        id=record.id,
-        title=record.title,
-        category=record.category,
-        subtype=record.subtype,
-        file=record.file,
-        label=record.raw,
-        passages=[PassageHit(kind=p.kind, text=p.text) for p in passages],
-    )
+    return IncidentDetail.of(record, passages)

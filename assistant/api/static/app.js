@@ -148,6 +148,37 @@ function renderText(container, text, allowed) {
 
 // ---------------------------------------------------------------- similar incidents panel
 
+function matchReasons(m) {
+  // what the query and the incident share, and what in the incident contradicts the query (when known)
+  const reasons = m.reasons || {};
+  const shared = reasons.shared || [];
+  const against = reasons.contradictions || [];
+  if (!shared.length && !against.length && m.same_problem == null) return null;
+  return el(
+    "div",
+    { class: "reasons" },
+    m.same_problem != null
+      ? el("p", { class: "same-problem", title: "Probability that this is the same problem" },
+          `same problem: ${percent(m.same_problem)}`)
+      : null,
+    shared.length
+      ? el("ul", { class: "shared" }, shared.map((s) => el("li", {}, el("q", {}, s.query), " ↔ ", s.label)))
+      : null,
+    against.length ? el("ul", { class: "contradictions" }, against.map((c) => el("li", {}, c))) : null,
+  );
+}
+
+function reasonsText(m) {
+  const reasons = m.reasons || {};
+  const lines = (reasons.shared || []).map((s) => `    shares: "${s.query}" ↔ ${s.label}`);
+  return lines.concat((reasons.contradictions || []).map((c) => `    but: ${c}`));
+}
+
+function setVerdictReason(node, seen) {
+  node.hidden = !seen.reason;
+  node.textContent = seen.reason || "";
+}
+
 function renderMatches(diagnosis) {
   const list = $("#matches");
   list.replaceChildren();
@@ -185,10 +216,33 @@ function renderMatches(diagnosis) {
             cited.has(m.id) ? el("span", { class: "tag cited-tag" }, "cited") : null,
           ),
         ),
+        matchReasons(m),
       ),
     );
   }
   setBadge($("#seen-badge"), diagnosis.seen_before);
+  setVerdictReason($("#seen-reason"), diagnosis.seen_before);
+}
+
+function renderTurnMatches(container, diagnosis) {
+  // the similar incidents at the top of the answer, for phones (the side panel sits below the thread)
+  container.replaceChildren();
+  if (!diagnosis.matches.length) return;
+  container.append(
+    el("p", { class: "turn-matches-head" }, `Similar incidents (${diagnosis.matches.length})`),
+    el(
+      "ol",
+      {},
+      diagnosis.matches.map((m) =>
+        el(
+          "li",
+          {},
+          el("button", { type: "button", class: "turn-match", "data-id": m.id, onclick: () => openIncident(m.id) },
+            el("span", { class: "match-id" }, m.id), " ", m.title),
+        ),
+      ),
+    ),
+  );
 }
 
 // ---------------------------------------------------------------- structured answer
@@ -232,13 +286,21 @@ function renderStructured(container, d) {
 }
 
 function answerAsText(d) {
-  const lines = [verdictText(d.seen_before), "", d.summary.trim(), ""];
-  if (d.matches.length) {
-    lines.push("Similar incidents:");
-    for (const m of d.matches) {
-      lines.push(`- ${m.id} (score ${m.score.toFixed(2)}, ${m.category || "?"}/${m.subtype || "?"}): ${m.title}`);
-    }
-  }
+  // the whole answer, ready to paste into the incident channel
+  const verdict = verdictText(d.seen_before) + (d.seen_before.reason ? ` — ${d.seen_before.reason}` : "");
+  const lines = [verdict, "", d.summary.trim()];
+  const section = (title, items) => {
+    if (items.length) lines.push("", title, ...items);
+  };
+  section("Likely causes:", d.hypotheses.map((h, i) =>
+    `${i + 1}. ${h.cause} (${percent(h.confidence)}) [${h.incident_ids.join(", ")}]`));
+  section("Check:", d.evidence_to_check.map((e) => `- ${e}`));
+  section("Next steps:", d.next_steps.map((s) => `- ${s}`));
+  section("What fixed it before:", d.resolutions.map((r) => `- [${r.incident_id}] ${r.action}`));
+  section("Similar incidents:", d.matches.flatMap((m) => [
+    `- ${m.id} (score ${m.score.toFixed(2)}, ${m.category || "?"}/${m.subtype || "?"}): ${m.title}`,
+    ...reasonsText(m),
+  ]));
   return lines.join("\n");
 }
 
@@ -334,6 +396,8 @@ async function ask(query) {
   renderText(answer, diagnosis.summary, allowed);
   answer.dataset.state = "done";
   setBadge(turn.querySelector(".badge.seen"), diagnosis.seen_before);
+  setVerdictReason(turn.querySelector(".verdict-reason"), diagnosis.seen_before);
+  renderTurnMatches(turn.querySelector(".turn-matches"), diagnosis);
   const backend = turn.querySelector(".backend");
   backend.textContent = diagnosis.fallback_reason
     ? `${diagnosis.backend} (fallback: ${diagnosis.fallback_reason})`
@@ -369,10 +433,38 @@ function finish() {
 // ---------------------------------------------------------------- incident detail
 
 const KIND_TITLE = { symptom: "Symptoms", evidence: "Root cause and evidence", resolution: "Resolution" };
+const PAGE_TITLE = document.title;
+
+function incidentFacts(incident) {
+  const facts = [];
+  if (incident.severity) facts.push(el("span", { class: "fact severity", "data-severity": incident.severity },
+    `severity ${incident.severity}`));
+  if (incident.started) {
+    const date = new Date(incident.started);
+    const shown = Number.isNaN(date.getTime()) ? incident.started : date.toISOString().slice(0, 16).replace("T", " ") + " UTC";
+    facts.push(el("span", { class: "fact started" }, shown));
+  }
+  if (incident.duration) facts.push(el("span", { class: "fact duration" }, `lasted ${incident.duration}`));
+  return facts;
+}
+
+function incidentSummary(incident) {
+  // what an on-call engineer reads first: the cause and what fixed it
+  const parts = [];
+  if (incident.root_cause) {
+    parts.push(el("section", { class: "passage lead root-cause" }, el("h3", {}, "Root cause"), el("p", {}, incident.root_cause)));
+  }
+  if (incident.fixes && incident.fixes.length) {
+    parts.push(el("section", { class: "passage lead fix" }, el("h3", {}, "What fixed it"),
+      el("ol", {}, incident.fixes.map((f) => el("li", {}, f)))));
+  }
+  return parts;
+}
 
 async function openIncident(id) {
   const dialog = $("#detail");
   $("#detail-id").textContent = id;
+  $("#detail-facts").replaceChildren();
   $("#detail-title").textContent = "Loading…";
   $("#detail-tags").replaceChildren();
   $("#detail-body").replaceChildren();
@@ -380,12 +472,15 @@ async function openIncident(id) {
   try {
     const incident = await (await api(`/v1/incidents/${encodeURIComponent(id)}`)).json();
     $("#detail-title").textContent = incident.title;
+    document.title = `${incident.id}: ${incident.title} · incident-assistant`;
+    $("#detail-facts").replaceChildren(...incidentFacts(incident));
     $("#detail-tags").replaceChildren(
       el("span", { class: "tag" }, incident.category || "uncategorised"),
       el("span", { class: "tag" }, incident.subtype || "—"),
       el("span", { class: "tag mono" }, incident.file),
     );
     $("#detail-body").replaceChildren(
+      ...incidentSummary(incident),
       ...incident.passages.map((p) =>
         el("section", { class: "passage" }, el("h3", {}, KIND_TITLE[p.kind] || p.kind), el("pre", {}, p.text)),
       ),
@@ -473,6 +568,7 @@ function init() {
     }),
   );
   $("#detail-close").addEventListener("click", () => $("#detail").close());
+  $("#detail").addEventListener("close", () => (document.title = PAGE_TITLE));
   $("#detail").addEventListener("click", (event) => {
     if (event.target === event.currentTarget) event.currentTarget.close();
   });
