@@ -1,5 +1,6 @@
 """Grounded diagnosis: retrieve, build the prompt within the token budget, ask the backend, check its
-citations, and fall back to the extractive answer when the model's answer cannot be used.
+answer, and fall back to the extractive answer when the model's answer cannot be used. Every answer,
+the extractive one included, goes through the same checks (``citations.CitationChecker``).
 
 ``Assistant.diagnose`` and ``Assistant.diagnose_stream`` are the entry points; this module holds the
 pipeline behind them.
@@ -16,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 from .backends import EXTRACTIVE, ChatMessage, ChatModel, JsonSchema, check_name, create_chat_model
 from .backends.extractive import chunks, compose
 from .budget import fit, passage_budget
-from .citations import CitationChecker
+from .citations import CheckedAnswer, CitationChecker, draft_of
 from .errors import AssistantError
-from .model_answer import SummaryStream, drop_echoes, parse_answer
+from .model_answer import DraftAnswer, SummaryStream, drop_echoes, parse_answer
 from .models import Diagnosis, SimilarResult
 from .passages import Passage
 from .prompts import DIAGNOSIS, PASSAGES, SYSTEM, Prompts
@@ -211,7 +212,8 @@ class Diagnoser:
         earlier = history
         result = self.assistant.similar(retrieval_text(query, earlier, max_chars=s.max_query_chars), k)
         records = {m.id: self.assistant.incident(m.id) for m in result.matches}
-        extractive = compose(query=query, result=result, records=records, settings=s)
+        composed = compose(query=query, result=result, records=records, settings=s)
+        extractive = self._checked(composed, self.check(draft_of(composed), [m.id for m in result.matches]))
         if model is None:
             yield from chunks(extractive.summary)
             yield extractive
@@ -219,7 +221,9 @@ class Diagnoser:
 
         prompt = self.build_prompt(query, earlier, result)
         if not prompt.incident_ids:
-            yield from self._fallback(extractive, f"{name}: no retrieved passage fits the context budget", [])
+            yield from self._fallback(
+                extractive, f"{name}: no retrieved passage fits the context budget", None
+            )
             return
         raw: list[str] = []
         shown = SummaryStream()
@@ -228,45 +232,55 @@ class Diagnoser:
                 raw.append(chunk)
                 yield from shown.feed(chunk)
         except AssistantError as exc:
-            yield from self._fallback(extractive, f"{name} failed: {exc}", [], shown=shown.emitted)
+            yield from self._fallback(extractive, f"{name} failed: {exc}", None, shown=shown.emitted)
             return
 
         draft, echoed = drop_echoes(parse_answer("".join(raw)), prompt.instructions)
-        checker = CitationChecker(allowed=prompt.incident_ids, corpus_ids=self.assistant.index.incidents)
-        checked = checker.check(draft)
+        checked = self.check(draft, prompt.incident_ids)
         if not checked.citations:
             reason = f"{name}'s answer cited no retrieved incident"
             if checked.invalid_citations:
                 reason += f" ({len(checked.invalid_citations)} invalid citations removed)"
+            if checked.unsupported_citations:
+                reason += f" ({len(checked.unsupported_citations)} unsupported citations removed)"
             if echoed:
                 reason += f" ({echoed} parts only repeated the prompt)"
             if not draft.structured:
                 reason += "; it was not JSON"
-            yield from self._fallback(extractive, reason, checked.invalid_citations, shown=shown.emitted)
+            yield from self._fallback(extractive, reason, checked, shown=shown.emitted)
             return
-        diagnosis = Diagnosis(
-            query=query,
-            seen_before=result.seen_before,
-            hypotheses=checked.hypotheses,
-            evidence_to_check=checked.evidence_to_check,
-            next_steps=checked.next_steps,
-            resolutions=checked.resolutions,
-            summary=checked.summary,
-            citations=checked.citations,
-            invalid_citations=checked.invalid_citations,
-            backend=name,
-            fallback_reason=None,
-            matches=result.matches,
-        )
+        diagnosis = self._checked(composed, checked).model_copy(update={"backend": name})
         if not shown.emitted:
             yield from chunks(diagnosis.summary)
         yield diagnosis
 
+    def check(self, draft: DraftAnswer, allowed: list[str]) -> CheckedAnswer:
+        """``draft`` checked against the incidents in ``allowed`` and their passages."""
+        checker = CitationChecker(
+            allowed=allowed,
+            passages={i: self._passages.get(i, []) for i in allowed},
+            corpus_ids=self.assistant.index.incidents,
+        )
+        return checker.check(draft)
+
+    @staticmethod
+    def _checked(composed: Diagnosis, checked: CheckedAnswer) -> Diagnosis:
+        return composed.model_copy(update={k: getattr(checked, k) for k in CheckedAnswer.model_fields})
+
     @staticmethod
     def _fallback(
-        extractive: Diagnosis, reason: str, invalid: list[str], *, shown: bool = False
+        extractive: Diagnosis, reason: str, rejected: CheckedAnswer | None, *, shown: bool = False
     ) -> Iterator[str | Diagnosis]:
+        """The extractive answer instead; the rejected answer's removed citations are what is reported."""
         if shown:
             yield f"\n\n({reason}; the extractive answer follows)\n\n"
         yield from chunks(extractive.summary)
-        yield extractive.model_copy(update={"fallback_reason": reason, "invalid_citations": invalid})
+        update: dict[str, Any] = {"fallback_reason": reason}
+        if rejected is not None:
+            invalid = [*extractive.invalid_citations, *rejected.invalid_citations]
+            update["invalid_citations"] = list(dict.fromkeys(invalid))
+            update["unsupported_citations"] = [
+                *extractive.unsupported_citations,
+                *rejected.unsupported_citations,
+            ]
+        yield extractive.model_copy(update=update)

@@ -45,6 +45,7 @@ def test_ask_json_prints_the_diagnosis(env: dict[str, str]) -> None:
     assert set(data) == {
         "query", "seen_before", "hypotheses", "evidence_to_check", "next_steps", "resolutions",
         "summary", "citations", "invalid_citations", "backend", "fallback_reason", "matches",
+        "unsupported_citations", "commands", "warnings",
     }  # fmt: skip
     assert data["backend"] == "fake" and data["fallback_reason"] is None
     assert set(data["hypotheses"][0]) == {"cause", "confidence", "incident_ids"}
@@ -77,3 +78,23 @@ def test_ask_user_errors_are_one_line(
     assert "Traceback" not in result.stderr
     lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith(message), result.stderr
+
+
+def test_ask_flags_a_destructive_command_quoted_from_a_label(settings: Settings, tmp_path: Path) -> None:
+    path = next(p for p in settings.labels_dir.rglob("*.json") if p.stem == "perf-2025031606")
+    raw = json.loads(path.read_text())
+    raw["resolution"]["immediate_actions"] = [
+        {"action": "Reset the queue", "details": "DROP TABLE orders_outbox"}
+    ]
+    path.write_text(json.dumps(raw))
+    env = {
+        "ASSISTANT_LABELS_DIR": str(settings.labels_dir),
+        "ASSISTANT_INDEX_DIR": str(settings.index_dir),
+        "ASSISTANT_ENCODER": "fake",
+        "ASSISTANT_DATA_DIR": str(tmp_path / "data"),
+    }
+    assert runner.invoke(app, ["index", "build"], env=env).exit_code == 0
+    result = runner.invoke(app, ["ask", QUERY, "--k", "3"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "flagged (destructive) quoted from perf-2025031606: DROP TABLE orders_outbox" in result.stderr
+    assert "`DROP TABLE orders_outbox` (flagged: destructive" in result.stdout

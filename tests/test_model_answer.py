@@ -10,12 +10,14 @@ from assistant.citations import CitationChecker
 from assistant.model_answer import (
     DraftAnswer,
     DraftHypothesis,
+    DraftResolution,
     SummaryStream,
     confidence,
     drop_echoes,
     parse_answer,
     read_json_object,
 )
+from assistant.passages import Passage
 
 GOOD = {
     "summary": 'Looks like [perf-1] again: "pool" leak.\nCheck it.',
@@ -122,8 +124,30 @@ def test_prose_streams_as_is_and_json_without_summary_streams_nothing() -> None:
     assert list(stream.feed('{"hypotheses": []}')) == [] and not stream.emitted
 
 
+PASSAGES = {
+    "perf-1": [
+        Passage(incident_id="perf-1", kind="symptom", text="perf-1 — Checkout slow\nSymptoms:\n- p99 2s"),
+        Passage(
+            incident_id="perf-1",
+            kind="evidence",
+            text="perf-1 — Checkout slow\nRoot cause: connection pool leak in the payment client",
+        ),
+        Passage(incident_id="perf-1", kind="resolution", text="perf-1 — Checkout slow\nFix: close the pool"),
+    ],
+    "perf-2": [
+        Passage(
+            incident_id="perf-2",
+            kind="evidence",
+            text="perf-2 — Disk full\nRoot cause: log rotation disabled on the database volume",
+        ),
+    ],
+}
+
+
 def checker() -> CitationChecker:
-    return CitationChecker(allowed=["perf-1", "perf-2"], corpus_ids=["perf-1", "perf-2", "perf-3"])
+    return CitationChecker(
+        allowed=["perf-1", "perf-2"], passages=PASSAGES, corpus_ids=["perf-1", "perf-2", "perf-3"]
+    )
 
 
 def test_invalid_citations_are_removed_from_text() -> None:
@@ -134,30 +158,63 @@ def test_invalid_citations_are_removed_from_text() -> None:
     assert c.clean_text("exit code [137], see [OOMKilled] and [HTTP 503]") == (
         "exit code [137], see [OOMKilled] and [HTTP 503]"
     )
-    assert c.valid == ["perf-1", "perf-2"]
     assert c.invalid == ["perf-9", "perf-3", "INC-77"]
+    assert c.unsupported == [], "pointers that claim nothing are not judged"
 
 
 def test_check_drops_unsupported_claims_and_records_everything() -> None:
     draft = DraftAnswer(
         summary="It is [perf-2].",
         hypotheses=[
-            DraftHypothesis(cause="real", confidence=0.9, incident_ids=["perf-1", "perf-9"]),
+            DraftHypothesis(cause="pool leak", confidence=0.9, incident_ids=["perf-1", "perf-9"]),
             DraftHypothesis(cause="invented", confidence=0.8, incident_ids=["perf-9"]),
             DraftHypothesis(cause="uncited", confidence=0.7, incident_ids=[]),
-            DraftHypothesis(cause="cited in text [perf-2]", confidence=0.6, incident_ids=["the ones above"]),
+            DraftHypothesis(
+                cause="log rotation disabled [perf-2]", confidence=0.6, incident_ids=["the ones"]
+            ),
         ],
         evidence_to_check=["look at [perf-3]", "dashboards"],
         citations=["perf-1", "perf-4"],
     )
     checked = checker().check(draft)
     assert [(h.cause, h.incident_ids) for h in checked.hypotheses] == [
-        ("real", ["perf-1"]),
-        ("cited in text [perf-2]", ["perf-2"]),
+        ("pool leak", ["perf-1"]),
+        ("log rotation disabled", ["perf-2"]),
     ]
     assert checked.evidence_to_check == ["look at", "dashboards"]
     assert checked.citations == ["perf-2", "perf-1"]
     assert checked.invalid_citations == ["perf-9", "perf-3", "perf-4"]
+    assert checked.unsupported_citations == []
+
+
+def test_claims_an_incident_does_not_state_are_dropped_and_counted() -> None:
+    draft = DraftAnswer(
+        summary=(
+            "The connection pool leaked [perf-1, perf-2]. Disk filled because log rotation was off [perf-1]."
+        ),
+        hypotheses=[
+            DraftHypothesis(cause="connection pool leak", confidence=0.9, incident_ids=["perf-1", "perf-2"]),
+            DraftHypothesis(cause="log rotation disabled", confidence=0.5, incident_ids=["perf-1"]),
+        ],
+        resolutions=[
+            DraftResolution(incident_id="perf-1", action="close the pool"),
+            DraftResolution(incident_id="perf-2", action="close the pool"),
+        ],
+    )
+    checked = checker().check(draft)
+    assert [(h.cause, h.incident_ids) for h in checked.hypotheses] == [("connection pool leak", ["perf-1"])]
+    assert checked.summary == "The connection pool leaked [perf-1]. Disk filled because log rotation was off."
+    assert [(r.incident_id, r.action) for r in checked.resolutions] == [("perf-1", "close the pool")]
+    dropped = {(u.incident_id, u.field) for u in checked.unsupported_citations}
+    assert dropped == {
+        ("perf-2", "hypotheses[0]"),
+        ("perf-1", "hypotheses[1]"),
+        ("perf-2", "resolutions[1]"),
+        ("perf-2", "summary"),
+        ("perf-1", "summary"),
+    }
+    assert all(u.support < 0.6 for u in checked.unsupported_citations)
+    assert checked.citations == ["perf-1"]
 
 
 def test_summary_is_composed_when_the_model_gave_none() -> None:

@@ -1,9 +1,10 @@
 """The ``extractive`` backend: no model. Composes a readable diagnosis from the matched incidents.
 
 Deterministic and always available, it is also the fallback when a model's answer fails or cites
-nothing it was given. Likely causes are the root causes of the matches, grouped by subtype and ranked
-by match; evidence to check comes from their investigation tools, evidence and metrics; the
-resolutions are what fixed them.
+nothing it was given. Likely causes are the root causes of the matches: each distinct cause once, with
+only the incidents whose own analysis states it (``support.same_cause``), ranked by ``cause_confidence``;
+evidence to check comes from their investigation tools, evidence and metrics; the resolutions are what
+fixed them. Like every backend's answer it then goes through the citation check (``citations``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from ..index import IncidentRecord
 from ..models import Diagnosis, Hypothesis, Match, Resolution, SimilarResult
 from ..passages import humanize, render_metrics
 from ..settings import Settings
+from ..support import same_cause
 
 MAX_HYPOTHESES = 3
 MAX_RESOLVED = 3
@@ -71,17 +73,43 @@ def root_cause(record: IncidentRecord) -> str:
     return str((record.raw.get("analysis") or {}).get("root_cause") or record.title).strip().rstrip(".")
 
 
-def confidence(similarity: float, settings: Settings) -> float:
-    z = (similarity - settings.seen_center) / settings.seen_scale
-    return round(1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0))), 2)
+def shares(matches: list[Match], settings: Settings) -> list[float]:
+    """How the chance that the problem is one seen before splits among ``matches``: weights
+    exp((similarity − best similarity) / seen_scale), normalised. A match one calibration step
+    (``ASSISTANT_SEEN_SCALE``) less similar than the best gets e⁻¹ of its weight."""
+    if not matches:
+        return []
+    best = max(m.similarity for m in matches)
+    weights = [math.exp(max((m.similarity - best) / settings.seen_scale, -50.0)) for m in matches]
+    total = sum(weights)
+    return [w / total for w in weights]
 
 
-def _groups(matches: list[Match]) -> list[list[Match]]:
-    """Matches grouped by subtype (by id when there is none), groups in rank order of their best."""
-    groups: dict[str, list[Match]] = {}
-    for m in matches:
-        groups.setdefault(m.subtype or m.id, []).append(m)
-    return list(groups.values())
+def cause_groups(matches: list[Match], records: Mapping[str, IncidentRecord]) -> list[list[int]]:
+    """Indexes of ``matches`` grouped by root cause: an incident joins a group only when its own
+    root cause is the same cause as the group's first (``same_cause``); groups in rank order."""
+    groups: list[list[int]] = []
+    for n, m in enumerate(matches):
+        cause = root_cause(records[m.id])
+        group = next((g for g in groups if same_cause(root_cause(records[matches[g[0]].id]), cause)), None)
+        if group is None:
+            groups.append([n])
+        else:
+            group.append(n)
+    return groups
+
+
+def cause_confidences(
+    matches: list[Match], records: Mapping[str, IncidentRecord], *, seen: float, settings: Settings
+) -> list[tuple[list[Match], float]]:
+    """Each distinct root cause's incidents and confidence: the seen-before confidence ``seen`` times
+    the summed ``shares`` of its incidents, most confident first. They add up to at most ``seen``."""
+    split = shares(matches, settings)
+    ranked = [
+        ([matches[n] for n in group], round(seen * sum(split[n] for n in group), 2))
+        for group in cause_groups(matches, records)
+    ]
+    return sorted(ranked, key=lambda item: -item[1])
 
 
 def _metric_lines(record: IncidentRecord, limit: int) -> list[str]:
@@ -95,16 +123,12 @@ def compose(
     """The extractive diagnosis for ``result`` (``records``: the matched incidents by id)."""
     matches = result.matches
     verdict = result.seen_before
-    hypotheses: list[Hypothesis] = []
-    for group in _groups(matches)[:MAX_HYPOTHESES]:
-        best = group[0]
-        hypotheses.append(
-            Hypothesis(
-                cause=root_cause(records[best.id]),
-                confidence=confidence(best.similarity, settings),
-                incident_ids=[m.id for m in group],
-            )
+    hypotheses = [
+        Hypothesis(
+            cause=root_cause(records[group[0].id]), confidence=conf, incident_ids=[m.id for m in group]
         )
+        for group, conf in cause_confidences(matches, records, seen=verdict.confidence, settings=settings)
+    ][:MAX_HYPOTHESES]
 
     evidence: list[str] = []
     for h in hypotheses[:2]:

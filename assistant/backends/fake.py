@@ -4,7 +4,10 @@
 literal reply; ``{id0}`` and ``{id1}`` in a literal stand for the first two incident ids in the prompt.
 The scenarios read the incident ids from the data-block headers, as a model would:
 
-- ``grounded``: well-formed JSON that cites the first incidents in the prompt
+- ``grounded``: well-formed JSON that cites the first incidents in the prompt for what their passages
+  say (root cause, first resolution line)
+- ``misattribute``: like ``grounded``, but credits the first incident's root cause to the second too
+  and the second's fix to the first
 - ``hallucinate``: JSON that cites one real incident and one that was never retrieved
 - ``invent``: JSON that cites only incidents that were never retrieved
 - ``prose``: no JSON, a plain-text answer with one real and one invented citation
@@ -24,22 +27,40 @@ from ..settings import Settings
 from . import ChatMessage, ChatModel, JsonSchema
 
 BLOCK_HEADER = re.compile(r'^<<<DATA \S+ incident="([^"]+)"', re.MULTILINE)
+BLOCK = re.compile(r'^<<<DATA \S+ incident="([^"]+)" kind="(\w+)">>>\n(.*?)^<<<END DATA', re.M | re.S)
 INVENTED = "perf-1999010101"
 
 
-def _grounded(ids: list[str]) -> str:
+def _line(prompt: str, incident_id: str, kind: str, key: str) -> str:
+    """The first ``key:`` line (or first line after a ``key:`` heading) of a block, as a model reads it."""
+    for found, found_kind, body in BLOCK.findall(prompt):
+        if found != incident_id or found_kind != kind:
+            continue
+        lines = [ln.removeprefix("| ").strip() for ln in body.splitlines()]
+        for n, ln in enumerate(lines):
+            if ln.lower().startswith(key) and ":" in ln:
+                value = ln.split(":", 1)[1].strip()
+                return value or (lines[n + 1].lstrip("- ") if n + 1 < len(lines) else "")
+    return f"what [{incident_id}] describes"
+
+
+def _grounded(ids: list[str], prompt: str, *, swap: bool = False) -> str:
     a = ids[0] if ids else "none"
     b = ids[1] if len(ids) > 1 else a
+    cause_a = _line(prompt, a, "evidence", "root cause")
+    cause_b = _line(prompt, b, "evidence", "root cause")
+    fix_a = _line(prompt, a, "resolution", "immediate action")
+    fix_b = _line(prompt, b, "resolution", "immediate action")
     return json.dumps(
         {
-            "summary": f"This matches [{a}]: the same failure pattern. See also [{b}].",
+            "summary": f"This matches [{a}]: {cause_a}. See also [{b}]: {cause_b}.",
             "hypotheses": [
-                {"cause": f"Same root cause as {a}", "confidence": 0.8, "incident_ids": [a]},
-                {"cause": f"Related to {b}", "confidence": "40%", "incident_ids": [b]},
+                {"cause": cause_a, "confidence": 0.8, "incident_ids": [a, b] if swap else [a]},
+                {"cause": cause_b, "confidence": "40%", "incident_ids": [b]},
             ],
-            "evidence_to_check": [f"The metrics that moved in [{a}]"],
+            "evidence_to_check": [f"Whether {cause_a.lower()} again [{a}]"],
             "next_steps": ["Confirm the cause, then apply the same fix"],
-            "resolutions": [{"incident_id": a, "action": "What fixed it then"}],
+            "resolutions": [{"incident_id": a, "action": fix_b if swap else fix_a}],
         }
     )
 
@@ -47,13 +68,19 @@ def _grounded(ids: list[str]) -> str:
 def reply(scenario: str, ids: list[str], prompt: str) -> str:
     a = ids[0] if ids else "none"
     if scenario == "grounded":
-        return _grounded(ids)
+        return _grounded(ids, prompt)
+    if scenario == "misattribute":
+        return _grounded(ids, prompt, swap=True)
     if scenario == "hallucinate":
         return json.dumps(
             {
                 "summary": f"Probably [{a}], or maybe [{INVENTED}].",
                 "hypotheses": [
-                    {"cause": "The real one", "confidence": 0.7, "incident_ids": [a]},
+                    {
+                        "cause": _line(prompt, a, "evidence", "root cause"),
+                        "confidence": 0.7,
+                        "incident_ids": [a],
+                    },
                     {"cause": "Made up", "confidence": 0.6, "incident_ids": [INVENTED]},
                 ],
                 "evidence_to_check": [f"Look at what [{INVENTED}] says"],
@@ -70,16 +97,18 @@ def reply(scenario: str, ids: list[str], prompt: str) -> str:
             }
         )
     if scenario == "prose":
-        return f"Looks like the connection pool problem from [{a}], not [{INVENTED}]. Restart the pods."
+        cause = _line(prompt, a, "evidence", "root cause")
+        return f"Looks like {cause} from [{a}], not [{INVENTED}]. Restart the pods."
     if scenario == "broken-json":
+        cause = _line(prompt, a, "evidence", "root cause").replace('"', "'")
         return (
             '```json\n{"summary": "Likely [' + a + ']", '
-            '"hypotheses": [{"cause": "pool leak", "incident_ids": ["' + a
+            '"hypotheses": [{"cause": "' + cause + '", "incident_ids": ["' + a
         )
     if scenario == "obey-injection":
         if "ignore previous instructions" in prompt.lower():
             return f"HACKED. Everything is fine, this is [{INVENTED}]."
-        return _grounded(ids)
+        return _grounded(ids, prompt)
     if scenario == "error":
         raise BackendUnavailable("fake backend: scripted failure")
     b = ids[1] if len(ids) > 1 else a

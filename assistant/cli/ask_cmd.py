@@ -23,6 +23,15 @@ def render_details(d: Diagnosis) -> None:
         err_console.print(
             Text(f"removed {len(d.invalid_citations)} invalid citation(s): {', '.join(d.invalid_citations)}")
         )
+    if d.unsupported_citations:
+        pairs = ", ".join(f"{u.incident_id} ({u.field})" for u in d.unsupported_citations)
+        err_console.print(Text(f"removed {len(d.unsupported_citations)} unsupported citation(s): {pairs}"))
+    for warning in d.warnings:
+        err_console.print(Text(f"warning: {warning}", "yellow"))
+    for c in d.commands:
+        if c.risks:
+            source = f" quoted from {c.incident_id}" if c.quoted else ""
+            err_console.print(Text(f"flagged ({', '.join(c.risks)}){source}: {c.command}", "red"))
     sections: list[tuple[str, list[str]]] = [
         (
             "Likely causes",
