@@ -12,7 +12,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     HF_HUB_OFFLINE=1 \
     TRANSFORMERS_OFFLINE=1 \
-    TOKENIZERS_PARALLELISM=false
+    TOKENIZERS_PARALLELISM=false \
+    ASSISTANT_MODEL_CACHE_DIR=/app/models
 
 # Optional extras; add llamacpp for a local GGUF model (it compiles, so build tools are installed then).
 ARG EXTRAS="openai,slack"
@@ -21,7 +22,8 @@ RUN if echo "$EXTRAS" | grep -q llamacpp; then \
       && rm -rf /var/lib/apt/lists/*; \
     fi
 
-# CPU-only torch first, so installing the package does not pull the CUDA build.
+# CPU-only torch first, so installing the package does not pull the CUDA build. torch exports the
+# encoder to ONNX at build time; the server runs it with ONNX Runtime and never imports torch.
 RUN pip install --index-url https://download.pytorch.org/whl/cpu "torch==2.13.0"
 
 RUN useradd --create-home --uid 10001 assistant
@@ -32,10 +34,13 @@ COPY assistant ./assistant
 COPY prompts ./prompts
 # Editable: the package keeps finding prompts/ next to it, as in a checkout.
 RUN pip install -e ".[${EXTRAS}]"
-RUN mkdir -p labels index data && chown assistant:assistant labels index data
+RUN mkdir -p labels index data models && chown assistant:assistant labels index data models
 VOLUME ["/app/labels", "/app/index", "/app/data"]
 
 USER assistant
+# The bundled MiniLM exported to ONNX once, into the image (not a volume): the server runs it on ONNX
+# Runtime int8 and never imports torch, which is here only for this step.
+RUN python -m assistant.encoders.export
 
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \

@@ -19,7 +19,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --disable-pip-version-check -q -e '.[dev]'
 	touch $(STAMP)
 
+# The bundled MiniLM exported to ONNX (fp32 and int8) into $ASSISTANT_DATA_DIR/models; a no-op once cached.
 install: $(STAMP)
+	$(PY) -m assistant.encoders.export
 
 index: install
 	$(BIN)/assistant index build

@@ -9,9 +9,17 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .encoders import BUNDLED, FAKE, Encoder, FakeEncoder, make_encoder
+from .encoders import Encoder, encoder_spec, make_encoder, spec_of
 from .errors import NotFound, QueryError
-from .index import BuildReport, IncidentRecord, LoadedIndex, build_index, load_current
+from .index import (
+    BuildReport,
+    IncidentRecord,
+    IndexType,
+    LoadedIndex,
+    SearchParams,
+    build_index,
+    load_current,
+)
 from .labels import LabelSet, load_labels
 from .models import Match, PassageHit, SimilarResult
 from .passages import KINDS
@@ -24,12 +32,13 @@ if TYPE_CHECKING:
     from .diagnosis import Diagnoser
     from .models import Diagnosis
 
-MINILM_ID = "sentence-transformers/all-MiniLM-L6-v2"
 
-
-def encoder_id(name: str) -> str:
-    """The id an encoder records in a manifest, known without loading the model."""
-    return {BUNDLED: MINILM_ID, FAKE: FakeEncoder().id}.get(name, name)
+def settings_encoder(settings: Settings, *, threads: int = 1) -> Encoder:
+    """The configured encoder on the configured runtime; ``threads``: texts of a batch encoded at once
+    (the service encodes one query per request, so 1; ``settings.build_threads`` for index builds)."""
+    return make_encoder(
+        settings.encoder, runtime=settings.encoder_runtime, cache_dir=settings.models_dir, threads=threads
+    )
 
 
 def check_text(text: str, *, what: str) -> str:
@@ -80,9 +89,14 @@ def build(
         labels=labels,
         labels_root=settings.labels_dir,
         index_dir=settings.index_dir,
-        encoder=encoder or make_encoder(settings.encoder),
+        encoder=encoder or settings_encoder(settings, threads=settings.build_threads),
         batch_size=settings.encode_batch_size,
         keep=settings.keep_builds,
+        index_type=IndexType(
+            kind=settings.index_type,
+            hnsw_m=settings.hnsw_m,
+            ivf_lists=settings.ivf_lists,
+        ),
         progress=progress,
         on_wait=on_wait,
     )
@@ -106,9 +120,15 @@ class Assistant:
     def from_settings(cls, settings: Settings | None = None, *, encoder: Encoder | None = None) -> Assistant:
         """Load the current index (checked against the configured encoder), then the encoder."""
         settings = settings or Settings()
-        expected = encoder.id if encoder else encoder_id(settings.encoder)
-        index = load_current(settings.index_dir, expected_encoder=expected)
-        return cls(settings=settings, index=index, encoder=encoder or make_encoder(settings.encoder))
+        expected = (
+            spec_of(encoder) if encoder else encoder_spec(settings.encoder, runtime=settings.encoder_runtime)
+        )
+        index = load_current(
+            settings.index_dir,
+            expected=expected,
+            search=SearchParams(hnsw_ef_search=settings.hnsw_ef_search, ivf_probe=settings.ivf_probe),
+        )
+        return cls(settings=settings, index=index, encoder=encoder or settings_encoder(settings))
 
     def similar(
         self,

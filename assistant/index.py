@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import faiss
 import numpy as np
 from pydantic import BaseModel, ValidationError
 
-from .encoders import Encoder
+from .encoders import Encoder, EncoderSpec, spec_of
 from .errors import IndexCorrupt, IndexMismatch, IndexMissing
 from .labels import LabelSet, indexed_label, label_files, path_checksum
 from .passages import PASSAGE_FORMAT, Passage, build_passages
@@ -38,6 +38,9 @@ _VERSIONED = (
     "bm25s",
     "sentence-transformers",
     "torch",
+    "onnxruntime",
+    "onnx",
+    "tokenizers",
     "numpy",
     "pydantic",
 )
@@ -56,7 +59,11 @@ class Manifest(BaseModel):
     build_id: str
     built_at: datetime
     encoder: str
+    runtime: str = "torch"
+    """Encoder runtime (torch | onnx | onnx-int8 | fake); builds before runtimes existed used torch."""
+    quantization: str = "none"
     dim: int
+    index_type: str = "flat"
     passage_format: int
     labels: int
     passages: int
@@ -114,7 +121,7 @@ def _previous_vectors(index_dir: Path, encoder: Encoder) -> dict[tuple[str, str]
     build = current_dir(index_dir)
     try:
         manifest = read_manifest(build)
-        if manifest.encoder != encoder.id or manifest.passage_format != PASSAGE_FORMAT:
+        if not _spec(manifest).compatible_with(spec_of(encoder)) or manifest.passage_format != PASSAGE_FORMAT:
             return {}
         dense = faiss.read_index(str(build / "dense.faiss"))
         vectors = dense.reconstruct_n(0, dense.ntotal)
@@ -156,6 +163,47 @@ def _remove_leftovers(index_dir: Path) -> None:
             path.unlink(missing_ok=True)
 
 
+def _spec(manifest: Manifest) -> EncoderSpec:
+    return EncoderSpec(id=manifest.encoder, runtime=manifest.runtime, quantization=manifest.quantization)
+
+
+@dataclass(frozen=True)
+class IndexType:
+    """Which FAISS index a build writes. ``flat`` is exact; ``hnsw`` and ``ivf`` trade a little recall
+    for search time that grows slower than the passage count (bench/retrieval.py measures both)."""
+
+    kind: Literal["flat", "hnsw", "ivf"] = "flat"
+    hnsw_m: int = 32
+    ivf_lists: int = 0
+    """0: 4·√passages cells."""
+
+
+@dataclass(frozen=True)
+class SearchParams:
+    hnsw_ef_search: int = 64
+    ivf_probe: int = 16
+
+
+def dense_index(matrix: np.ndarray, *, dim: int, index_type: IndexType) -> Any:
+    """A FAISS inner-product index over the unit rows of ``matrix``, able to return stored vectors."""
+    dense: Any
+    if index_type.kind == "hnsw":
+        dense = faiss.IndexHNSWFlat(dim, index_type.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+        dense.hnsw.efConstruction = 80
+    elif index_type.kind == "ivf":
+        lists = index_type.ivf_lists or round(4 * len(matrix) ** 0.5)
+        lists = max(1, min(lists, len(matrix)))
+        dense = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, lists, faiss.METRIC_INNER_PRODUCT)
+        if len(matrix):
+            dense.train(matrix)
+        dense.make_direct_map()  # reconstruct() by row, for cosine() and vector reuse
+    else:
+        dense = faiss.IndexFlatIP(dim)
+    if len(matrix):
+        dense.add(matrix)
+    return dense
+
+
 @dataclass(frozen=True)
 class BuildReport:
     manifest: Manifest
@@ -170,6 +218,7 @@ def build_index(
     encoder: Encoder,
     batch_size: int = 32,
     keep: int = 3,
+    index_type: IndexType | None = None,
     progress: Progress | None = None,
     on_wait: Callable[[], None] | None = None,
 ) -> BuildReport:
@@ -191,6 +240,7 @@ def build_index(
                 encoder=encoder,
                 batch_size=batch_size,
                 keep=keep,
+                index_type=index_type or IndexType(),
                 progress=progress,
             )
         except BaseException:
@@ -206,6 +256,7 @@ def _build_locked(
     encoder: Encoder,
     batch_size: int,
     keep: int,
+    index_type: IndexType,
     progress: Progress | None,
 ) -> BuildReport:
     # The staging folder exists from the start, so a build killed while embedding leaves a trace
@@ -247,8 +298,7 @@ def _build_locked(
     )
     ids = {item.file: item.label.id for item in labels.labels}
     try:
-        dense = faiss.IndexFlatIP(encoder.dim)
-        dense.add(matrix)
+        dense = dense_index(matrix, dim=encoder.dim, index_type=index_type)
         faiss.write_index(dense, str(staging / "dense.faiss"))
         SparseIndex.build([p.text for p in passages]).save(staging / "bm25")
         with (staging / "passages.jsonl").open("w") as out:
@@ -267,7 +317,10 @@ def _build_locked(
             build_id=build_id,
             built_at=built_at,
             encoder=encoder.id,
+            runtime=encoder.runtime,
+            quantization=encoder.quantization,
             dim=encoder.dim,
+            index_type=index_type.kind,
             passage_format=PASSAGE_FORMAT,
             labels=len(labels.labels),
             passages=len(passages),
@@ -319,21 +372,25 @@ def _prune(index_dir: Path, *, keep: int) -> None:
 class LoadedIndex:
     """A read-only index build in memory: dense and sparse search over its passages."""
 
-    def __init__(self, build: Path, *, expected_encoder: str | None = None) -> None:
+    def __init__(
+        self, build: Path, *, expected: EncoderSpec | None = None, search: SearchParams | None = None
+    ) -> None:
         if not build.exists():
             raise IndexMissing(f"no index at {build.parent}")
         self.path = build.resolve()
         self.manifest = read_manifest(build)
-        if expected_encoder is not None and self.manifest.encoder != expected_encoder:
+        built_with = _spec(self.manifest)
+        if expected is not None and not built_with.compatible_with(expected):
             raise IndexMismatch(
-                f"the index at {build.parent} was built with encoder {self.manifest.encoder!r}, "
-                f"but the configured encoder is {expected_encoder!r}"
+                f"the index at {build.parent} was built with encoder {built_with.describe()}, "
+                f"but the configured encoder is {expected.describe()}"
             )
         # One query at a time: FAISS's OpenMP threads only add start-up cost and, spinning after each
         # search, slow the next query encode (bench/retrieval.py at 100k passages: dense 17 → 7 ms).
         faiss.omp_set_num_threads(1)
         try:
             self.dense = faiss.read_index(str(build / "dense.faiss"))
+            _set_search(self.dense, search or SearchParams())
             self.sparse = SparseIndex.load(build / "bm25", self.manifest.passages)
             with (build / "passages.jsonl").open() as f:
                 self.passages = [Passage.model_validate_json(line) for line in f]
@@ -378,6 +435,14 @@ class LoadedIndex:
         return sorted(name for name in current.keys() | built.keys() if current.get(name) != built.get(name))
 
 
+def _set_search(dense: Any, search: SearchParams) -> None:
+    if isinstance(dense, faiss.IndexHNSW):
+        dense.hnsw.efSearch = search.hnsw_ef_search
+    elif isinstance(dense, faiss.IndexIVF):
+        dense.nprobe = search.ivf_probe
+        dense.make_direct_map()
+
+
 def _record(record: dict[str, Any]) -> IncidentRecord:
     label = indexed_label(record["raw"])
     return IncidentRecord(
@@ -390,7 +455,9 @@ def _record(record: dict[str, Any]) -> IncidentRecord:
     )
 
 
-def load_current(index_dir: Path, *, expected_encoder: str | None = None) -> LoadedIndex:
+def load_current(
+    index_dir: Path, *, expected: EncoderSpec | None = None, search: SearchParams | None = None
+) -> LoadedIndex:
     """The build ``index/current`` points at, resolved once: a build swapped in meanwhile is never
     read half from one build and half from another."""
     current = current_dir(index_dir)
@@ -398,4 +465,4 @@ def load_current(index_dir: Path, *, expected_encoder: str | None = None) -> Loa
         build = index_dir / os.readlink(current)
     except OSError:
         build = current
-    return LoadedIndex(build, expected_encoder=expected_encoder)
+    return LoadedIndex(build, expected=expected, search=search)

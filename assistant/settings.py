@@ -40,7 +40,25 @@ class Settings(BaseSettings):
         description="`minilm` (bundled all-MiniLM-L6-v2), `fake` (hashing, for tests), "
         "or any sentence-transformers model name or local path.",
     )
+    encoder_runtime: Literal["onnx-int8", "onnx", "torch"] = Field(
+        "onnx-int8",
+        description="`onnx-int8` (ONNX Runtime, dynamic int8; default), `onnx` (ONNX Runtime, fp32) or "
+        "`torch` (sentence-transformers). The ONNX model is exported from the weights once and cached.",
+    )
+    build_threads: int = Field(
+        2, ge=1, description="Passages encoded in parallel by `assistant index build` (onnx runtimes)."
+    )
+    model_cache_dir: Path | None = Field(
+        None, description="Where exported ONNX models are cached; default: <data_dir>/models."
+    )
     encode_batch_size: int = Field(32, ge=1)
+    index_type: Literal["flat", "hnsw", "ivf"] = Field(
+        "flat", description="FAISS index: `flat` (exact), `hnsw` or `ivf` (approximate, for ~1M passages)."
+    )
+    hnsw_m: int = Field(32, ge=4, description="HNSW graph degree (index_type=hnsw).")
+    hnsw_ef_search: int = Field(64, ge=1, description="HNSW search breadth (index_type=hnsw).")
+    ivf_lists: int = Field(0, ge=0, description="IVF cells; 0 = 4·√passages (index_type=ivf).")
+    ivf_probe: int = Field(16, ge=1, description="IVF cells searched per query (index_type=ivf).")
 
     # Retrieval
     candidates: int = Field(50, ge=1, description="Dense and sparse candidates taken before fusion.")
@@ -77,7 +95,9 @@ class Settings(BaseSettings):
     fake_llm_script: list[str] = Field(
         ["grounded"], description="Test backend `fake`: scenario names or literal replies, cycled."
     )
-    data_dir: Path = Field(Path("data"), description="Local state: caches (tiktoken), bot state.")
+    data_dir: Path = Field(
+        Path("data"), description="Local state: caches (tiktoken, exported encoders), bot state."
+    )
 
     # Service (assistant serve)
     api_keys: Annotated[list[str], NoDecode] = Field(
@@ -133,6 +153,10 @@ class Settings(BaseSettings):
     )
     eval_judge_model: str = Field("gpt-4o-mini", description="Model name sent to the judge endpoint.")
     eval_judge_api_key: SecretStr | None = Field(None, description="API key of the judge endpoint.")
+
+    @property
+    def models_dir(self) -> Path:
+        return self.model_cache_dir or self.data_dir / "models"
 
     @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token", mode="before")
     @classmethod

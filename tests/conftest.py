@@ -6,12 +6,14 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from assistant.core import Assistant, build
-from assistant.encoders import Encoder, SentenceTransformerEncoder
+from assistant.encoders import Encoder, make_encoder
+from assistant.encoders.torch_runtime import SentenceTransformerEncoder
 from assistant.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,17 +42,55 @@ def settings(tmp_path: Path, seed_dir: Path) -> Settings:
     return Settings(labels_dir=seed_dir, index_dir=tmp_path / "index", encoder="fake")
 
 
+@dataclass(frozen=True)
+class ExportRace:
+    cache_dir: Path
+    runs: list[subprocess.CompletedProcess[str]]
+
+
 @pytest.fixture(scope="session")
-def minilm() -> Encoder:
-    """The real bundled sentence-transformers encoder, loaded once per session."""
+def export_race(tmp_path_factory: pytest.TempPathFactory) -> ExportRace:
+    """The bundled MiniLM exported to ONNX once per session, by two processes started together into
+    the same empty cache (as two services starting on one volume would)."""
+    cache_dir = tmp_path_factory.mktemp("models")
+    command = [sys.executable, "-m", "assistant.encoders.export", "--bundled", str(cache_dir)]
+    procs = [
+        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)
+    ]
+    runs = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=900)
+        runs.append(subprocess.CompletedProcess(command, proc.returncode, out, err))
+    return ExportRace(cache_dir=cache_dir, runs=runs)
+
+
+@pytest.fixture(scope="session")
+def models_dir(export_race: ExportRace) -> Path:
+    """The session's ONNX model cache (ASSISTANT_MODEL_CACHE_DIR)."""
+    assert all(run.returncode == 0 for run in export_race.runs), [r.stderr for r in export_race.runs]
+    return export_race.cache_dir
+
+
+@pytest.fixture(scope="session")
+def minilm(models_dir: Path) -> Encoder:
+    """The real bundled MiniLM on the default runtime (ONNX Runtime int8), loaded once per session."""
+    return make_encoder("minilm", runtime="onnx-int8", cache_dir=models_dir)
+
+
+@pytest.fixture(scope="session")
+def minilm_torch() -> Encoder:
+    """The real bundled MiniLM on sentence-transformers (torch), the reference for the ONNX runtimes."""
     return SentenceTransformerEncoder("minilm")
 
 
 @pytest.fixture(scope="session")
-def corpus(tmp_path_factory: pytest.TempPathFactory, minilm: Encoder) -> Assistant:
-    """The committed labels/ indexed once per session with the real MiniLM encoder."""
+def corpus(tmp_path_factory: pytest.TempPathFactory, minilm: Encoder, models_dir: Path) -> Assistant:
+    """The committed labels/ indexed once per session with the real MiniLM encoder (int8)."""
     settings = Settings(
-        labels_dir=LABELS, index_dir=tmp_path_factory.mktemp("corpus") / "index", encoder="minilm"
+        labels_dir=LABELS,
+        index_dir=tmp_path_factory.mktemp("corpus") / "index",
+        encoder="minilm",
+        model_cache_dir=models_dir,
     )
     build(settings, encoder=minilm)
     return Assistant.from_settings(settings, encoder=minilm)

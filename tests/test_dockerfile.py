@@ -60,6 +60,7 @@ def test_dockerfile_shape() -> None:
     assert DOCKERFILE.splitlines()[0].startswith("#")
     assert "torch==2.13.0" in instruction("RUN")[1] and "whl/cpu" in instruction("RUN")[1]
     assert instruction("USER") == ["assistant"]
+    assert "python -m assistant.encoders.export" in instruction("RUN")  # the ONNX model, built in
     assert instruction("EXPOSE") == ["8000"]
     assert image_env()["HF_HUB_OFFLINE"] == "1"
     # labels and index are mounted, not baked into the image
@@ -80,8 +81,14 @@ def test_image_commands_build_serve_and_pass_the_healthcheck(
         "ASSISTANT_LABELS_DIR": str(settings.labels_dir),
         "ASSISTANT_INDEX_DIR": str(settings.index_dir),
         "ASSISTANT_DATA_DIR": str(tmp_path / "data"),
+        "ASSISTANT_MODEL_CACHE_DIR": str(tmp_path / "models"),  # the image's /app/models
         "ASSISTANT_ENCODER": encoder,
     }
+    if encoder == "minilm":  # the image exports the model to ONNX at build time
+        export_step = venv_command(shlex.split("python -m assistant.encoders.export"))
+        exported = subprocess.run(export_step, env=env, capture_output=True, text=True, timeout=900)
+        assert exported.returncode == 0, exported.stderr
+        assert list((tmp_path / "models").glob("*/model-int8.onnx"))
     build_step = venv_command(documented_build())  # into the index volume, as the header says
     built = subprocess.run(build_step, env=env, capture_output=True, text=True, timeout=600)
     assert built.returncode == 0, built.stderr

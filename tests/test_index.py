@@ -150,3 +150,22 @@ def test_truncated_build_is_reported_as_corrupt(settings: Settings) -> None:
     os.remove(report.path / "manifest.json")
     with pytest.raises(IndexMissing):
         load_current(settings.index_dir)
+
+
+@pytest.mark.parametrize("kind", ["hnsw", "ivf"])
+def test_approximate_index_types_find_what_flat_finds(settings: Settings, kind: str) -> None:
+    build(settings)
+    flat = Assistant.from_settings(settings)
+    approx_settings = settings.model_copy(
+        update={"index_type": kind, "index_dir": settings.index_dir.parent / kind}
+    )
+    report = build(approx_settings)
+    assert report.manifest.index_type == kind
+    approx = Assistant.from_settings(approx_settings)
+    assert approx.index.dense.ntotal == flat.index.dense.ntotal
+    for query in ("heap grows until OOMKilled", "kafka consumer lag", "etcd fsync latency"):
+        a, b = flat.similar(query, k=3), approx.similar(query, k=3)
+        assert [m.id for m in a.matches] == [m.id for m in b.matches]
+        assert [m.similarity for m in a.matches] == pytest.approx([m.similarity for m in b.matches], abs=1e-5)
+    # an unchanged rebuild reuses the stored vectors of an approximate index too
+    assert build(approx_settings).manifest.reused_passages == report.manifest.passages

@@ -13,7 +13,7 @@ from assistant.settings import Settings
 
 
 @pytest.fixture(scope="module")
-def real(tmp_path_factory: pytest.TempPathFactory, minilm: Encoder) -> Assistant:
+def real(tmp_path_factory: pytest.TempPathFactory, minilm: Encoder, models_dir: Path) -> Assistant:
     """The six seed labels indexed with the real MiniLM encoder."""
     from .conftest import seed_files
 
@@ -22,7 +22,9 @@ def real(tmp_path_factory: pytest.TempPathFactory, minilm: Encoder) -> Assistant
     labels.mkdir()
     for path in seed_files():
         (labels / path.name).write_bytes(path.read_bytes())
-    settings = Settings(labels_dir=labels, index_dir=root / "index", encoder="minilm")
+    settings = Settings(
+        labels_dir=labels, index_dir=root / "index", encoder="minilm", model_cache_dir=models_dir
+    )
     build(settings, encoder=minilm)
     return Assistant.from_settings(settings, encoder=minilm)
 

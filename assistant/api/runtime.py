@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ..core import Assistant
-from ..encoders import set_torch_threads
+from ..encoders import set_torch_threads, spec_of
 from ..errors import AssistantError
-from ..index import current_dir, load_current
+from ..index import SearchParams, current_dir, load_current
 from ..passages import Passage
 from ..settings import Settings
 from .errors import ApiError
@@ -125,7 +125,13 @@ class Runtime:
             return  # another thread is loading it
         try:
             try:
-                index = load_current(self.settings.index_dir, expected_encoder=live.assistant.encoder.id)
+                index = load_current(
+                    self.settings.index_dir,
+                    expected=spec_of(live.assistant.encoder),
+                    search=SearchParams(
+                        hnsw_ef_search=self.settings.hnsw_ef_search, ivf_probe=self.settings.ivf_probe
+                    ),
+                )
             except AssistantError as exc:
                 self._refuse(pointer, Exception.__str__(exc))
                 return

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from ..errors import AssistantError
-from ..evaluation import runner
-from ..evaluation.answers_run import AnswerScorer, Judge, ScoringOptions
 from ..evaluation.cases import EvalDataError, load_answers, load_cases, write_jsonl
 from ..evaluation.compare import compare, load_run, resolve_run
 from ..evaluation.feedback import FILENAME, feedback_cases, read_votes
@@ -22,6 +20,9 @@ from ..evaluation.thresholds import check, load_thresholds
 from ..settings import Settings
 from .output import console, err_console, print_json, progress_bar, settings_with
 from .search_cmd import load_assistant
+
+if TYPE_CHECKING:  # the scoring modules load on use: `assistant similar` starts faster without them
+    from ..evaluation.answers_run import AnswerScorer, Judge
 
 app = typer.Typer(help="Evaluate retrieval and answers; write reports; compare runs.", no_args_is_help=True)
 
@@ -152,6 +153,8 @@ def retrieval_cmd(
     assistant = load_assistant(index)
     settings = assistant.settings
     with progress_bar("retrieval queries") as update:
+        from ..evaluation import runner
+
         run = runner.retrieval(assistant, cases, k=k, queries=queries, run_id=run_id, progress=update)
     _finish(run, settings, out=out, as_json=as_json, thresholds=thresholds)
 
@@ -171,6 +174,8 @@ def dev_cmd(
 ) -> None:
     """Real-incident dev set and leave-one-out side by side: subtype hit@k, MRR, category hit@3,
     mechanism score, seen-before verdict quality."""
+    from ..evaluation import runner
+
     cases = load_cases(queries)
     assistant = load_assistant(index)
     with progress_bar("dev set and leave-one-out") as update:
@@ -188,6 +193,7 @@ def fit_verdict_cmd(
     index: IndexOpt = None,
 ) -> None:
     """Refit the seen-before model on the dev set and leave-one-out; print its out-of-fold figures."""
+    from ..evaluation import runner
     from ..evaluation.verdict_fit import fit
     from ..verdict import DEFAULT_MODEL
 
@@ -224,6 +230,8 @@ def loo_cmd(
     """
     assistant = load_assistant(index)
     with progress_bar("leave-one-out labels") as update:
+        from ..evaluation import runner
+
         run = runner.loo(assistant, k=k, run_id=run_id, progress=update)
     _finish(run, assistant.settings, out=out, as_json=as_json, thresholds=thresholds)
 
@@ -265,6 +273,8 @@ def _scorer(
 
         with err_console.status(f"loading NLI model {name}…"):
             nli = make_nli(name)
+    from ..evaluation.answers_run import AnswerScorer, ScoringOptions
+
     options = ScoringOptions(
         k=k,
         support_threshold=support_threshold if support_threshold is not None else s.eval_support_threshold,
@@ -304,6 +314,8 @@ def answers_cmd(
         support_threshold=support_threshold,
     )
     with progress_bar("scoring answers") as update:
+        from ..evaluation import runner
+
         run = runner.answers(scorer, records, cases, source=input_file, run_id=run_id, progress=update)
     if unmatched := run.metrics["unmatched"]:
         err_console.print(
@@ -356,6 +368,8 @@ def diagnose_cmd(
         support_threshold=support_threshold,
     )
     with progress_bar(f"diagnosing ({backend or scorer.assistant.settings.llm})") as update:
+        from ..evaluation import runner
+
         run = runner.diagnose(
             scorer, cases, backend=backend, k=k, queries=queries, run_id=run_id, progress=update
         )

@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from .. import core
-from ..encoders import make_encoder
 from ..errors import LabelError
 from ..index import load_current
 from ..labels import load_labels
@@ -48,8 +47,8 @@ def build_cmd(
             f'[yellow]left out {drafts} draft{"s" if drafts != 1 else ""}[/] (metadata.review "draft"): '
             "review them and remove the marker, or pass --include-drafts"
         )
-    with err_console.status(f"loading encoder {settings.encoder}…"):
-        encoder = make_encoder(settings.encoder)
+    with err_console.status(f"loading encoder {settings.encoder} ({settings.encoder_runtime})…"):
+        encoder = core.settings_encoder(settings, threads=settings.build_threads)
 
     def waiting() -> None:
         err_console.print(f"another build of {settings.index_dir} is running; waiting for it to finish")
@@ -91,7 +90,10 @@ def info(
         )
         return
     console.print(f"[bold]{loaded.path}[/]", highlight=False)
-    console.print(f"built {m.built_at:%Y-%m-%d %H:%M:%S} UTC with {m.encoder} (dim {m.dim})")
+    console.print(
+        f"built {m.built_at:%Y-%m-%d %H:%M:%S} UTC with {m.encoder} on {m.runtime} "
+        f"(quantization {m.quantization}, dim {m.dim}), {m.index_type} FAISS index"
+    )
     console.print(f"{m.labels} labels, {m.passages} passages")
     if stale:
         console.print(

@@ -47,6 +47,8 @@ class CachedEncoder:
         self.encoder = encoder
         self.id = encoder.id
         self.dim = encoder.dim
+        self.runtime = encoder.runtime
+        self.quantization = encoder.quantization
         self.batch_size = batch_size
         self.max_items = max_items
         self._cache: dict[str, np.ndarray] = {}
