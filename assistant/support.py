@@ -67,6 +67,12 @@ def support(claim: str | set[str], text_terms: set[str]) -> float | None:
     return len(wanted & text_terms) / len(wanted)
 
 
+def states(text: str, claim: str) -> bool:
+    """True when ``text`` states ``claim``: enough of the claim's terms are in it (``SUPPORTED``)."""
+    score = support(claim, terms(text))
+    return score is not None and score >= SUPPORTED
+
+
 def same_cause(a: str, b: str) -> bool:
     """True when two root-cause texts state the same cause (near-identical terms both ways)."""
     ta, tb = terms(a), terms(b)

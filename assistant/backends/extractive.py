@@ -17,7 +17,7 @@ from ..index import IncidentRecord
 from ..models import Diagnosis, Hypothesis, Match, Resolution, SimilarResult
 from ..passages import humanize, render_metrics
 from ..settings import Settings
-from ..support import same_cause
+from ..support import same_cause, states
 
 MAX_HYPOTHESES = 3
 MAX_RESOLVED = 3
@@ -85,13 +85,18 @@ def shares(matches: list[Match], settings: Settings) -> list[float]:
     return [w / total for w in weights]
 
 
+def _joins(group_cause: str, cause: str) -> bool:
+    return same_cause(group_cause, cause) and states(cause, group_cause)
+
+
 def cause_groups(matches: list[Match], records: Mapping[str, IncidentRecord]) -> list[list[int]]:
     """Indexes of ``matches`` grouped by root cause: an incident joins a group only when its own
-    root cause is the same cause as the group's first (``same_cause``); groups in rank order."""
+    root cause is the same cause as the group's first (``same_cause``) and states the group's cause
+    text, the one the hypothesis shows (``states``, the citation check's test); groups in rank order."""
     groups: list[list[int]] = []
     for n, m in enumerate(matches):
         cause = root_cause(records[m.id])
-        group = next((g for g in groups if same_cause(root_cause(records[matches[g[0]].id]), cause)), None)
+        group = next((g for g in groups if _joins(root_cause(records[matches[g[0]].id]), cause)), None)
         if group is None:
             groups.append([n])
         else:
