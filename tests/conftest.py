@@ -6,15 +6,18 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from assistant.api.app import create_app
 from assistant.core import Assistant, build
 from assistant.encoders import Encoder, make_encoder
 from assistant.encoders.torch_runtime import SentenceTransformerEncoder
 from assistant.settings import Settings
+from tests.live_server import LiveServer, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 LABELS = ROOT / "labels"
@@ -46,6 +49,22 @@ def settings(tmp_path: Path, seed_dir: Path) -> Settings:
 class ExportRace:
     cache_dir: Path
     runs: list[subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def built(settings: Settings, tmp_path: Path) -> Settings:
+    """The seed labels indexed, with the bot and cache state in the test's own data folder."""
+    settings = settings.model_copy(update={"data_dir": tmp_path / "data"})
+    build(settings)
+    return settings
+
+
+@pytest.fixture
+def server(built: Settings) -> Iterator[LiveServer]:
+    """The real app over a real socket on 127.0.0.1, index loaded."""
+    with serve(create_app(built)) as live:
+        live.wait_loaded()
+        yield live
 
 
 @pytest.fixture(scope="session")

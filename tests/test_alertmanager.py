@@ -4,14 +4,12 @@ of several alerts, and repeats, each group answered in Slack exactly once."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from assistant.api import create_app
-from assistant.core import build
 from assistant.settings import Settings
 from tests.alert_payloads import CRASH_GROUP, KAFKA_GROUP, crashloop_alert, kafka_alert, payload
 from tests.live_server import LiveServer, serve
@@ -29,13 +27,6 @@ def fake() -> Iterator[FakeSlack]:
     slack = FakeSlack()
     yield slack
     slack.close()
-
-
-@pytest.fixture
-def built(settings: Settings, tmp_path: Path) -> Settings:
-    settings = settings.model_copy(update={"data_dir": tmp_path / "data"})
-    build(settings)
-    return settings
 
 
 def live(settings: Settings) -> Any:

@@ -4,8 +4,6 @@ real `openai` client against a live server."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,26 +11,11 @@ import openai
 import pytest
 
 from assistant.api import create_app
-from assistant.core import build
 from assistant.settings import Settings
 from tests.live_server import LiveServer, serve
 
 KAFKA = "perf-2025031606"
 ETCD = "perf-2025031603"
-
-
-@pytest.fixture
-def built(settings: Settings, tmp_path: Path) -> Settings:
-    settings = settings.model_copy(update={"data_dir": tmp_path / "data"})
-    build(settings)
-    return settings
-
-
-@pytest.fixture
-def server(built: Settings) -> Iterator[LiveServer]:
-    with serve(create_app(built)) as live:
-        live.wait_loaded()
-        yield live
 
 
 def events(response: httpx.Response) -> list[tuple[str, str]]:

@@ -4,33 +4,16 @@ Unicode, loosely typed fields, and backends a request may not choose."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from assistant.api import create_app
-from assistant.core import build
 from assistant.settings import Settings
 from tests.live_server import LiveServer, serve
 
 SURROGATE = "etcd \ud800 slow"
-
-
-@pytest.fixture
-def built(settings: Settings, tmp_path: Path) -> Settings:
-    settings = settings.model_copy(update={"data_dir": tmp_path / "data"})
-    build(settings)
-    return settings
-
-
-@pytest.fixture
-def server(built: Settings) -> Iterator[LiveServer]:
-    with serve(create_app(built)) as live:
-        live.wait_loaded()
-        yield live
 
 
 def post(live: LiveServer, path: str, body: dict[str, Any]) -> httpx.Response:

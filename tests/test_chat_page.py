@@ -12,7 +12,6 @@ import httpx
 import pytest
 
 from assistant.api import create_app
-from assistant.core import build
 from assistant.settings import Settings
 from tests.live_server import serve
 
@@ -35,13 +34,6 @@ def browser() -> Iterator[Any]:
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield b
         b.close()
-
-
-@pytest.fixture
-def built(settings: Settings, tmp_path: Path) -> Settings:
-    settings = settings.model_copy(update={"data_dir": tmp_path / "data"})
-    build(settings)
-    return settings
 
 
 def start(settings: Settings) -> Any:

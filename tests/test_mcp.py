@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
 import anyio
 import httpx2
-import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
 from assistant.api import create_app
-from assistant.core import build
 from assistant.models import Diagnosis, SimilarResult
 from assistant.settings import Settings
 from tests.live_server import serve
@@ -23,13 +20,6 @@ from tests.live_server import serve
 KAFKA = "perf-2025031606"
 QUERY = "kafka consumer lag growing on customer-orders, order processing slow"
 TOOLS = {"find_similar_incidents", "get_incident", "diagnose"}
-
-
-@pytest.fixture
-def built(settings: Settings, tmp_path: Path) -> Settings:
-    settings = settings.model_copy(update={"data_dir": tmp_path / "data"})
-    build(settings)
-    return settings
 
 
 async def exercise(client: Client) -> dict[str, Any]:
