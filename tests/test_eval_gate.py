@@ -10,7 +10,15 @@ import pytest
 
 from assistant import Assistant
 from assistant.evaluation.cases import load_cases
-from assistant.evaluation.dev_run import DevOutcome, DevRetrieved, dev_cases, dev_metrics, loo_cases, run_dev
+from assistant.evaluation.dev_run import (
+    DevOutcome,
+    DevRetrieved,
+    attribution,
+    dev_cases,
+    dev_metrics,
+    loo_cases,
+    run_dev,
+)
 from assistant.evaluation.retrieval_run import (
     loo_metrics,
     retrieval_metrics,
@@ -53,9 +61,10 @@ def test_dev_set_and_leave_one_out_meet_thresholds(
     corpus: Assistant, minimums: dict[str, dict[str, float]]
 ) -> None:
     """The real-incident dev set and leave-one-out through the same metrics, verdict quality included."""
-    dev = run_dev(corpus, dev_cases(load_cases(REAL)))
+    cases = dev_cases(load_cases(REAL))
+    dev = run_dev(corpus, cases)
     loo = run_dev(corpus, loo_cases(corpus))
-    metrics = dev_metrics(dev, loo)
+    metrics = dev_metrics(dev, loo, answers=attribution(corpus, cases))
     assert metrics["dev"]["n"] >= 120 and metrics["loo"]["n"] >= 150
     shortfalls = check(metrics, minimums["dev"])
     assert not shortfalls, "dev set fell below eval/thresholds.toml:\n" + "\n".join(map(str, shortfalls))

@@ -266,13 +266,30 @@ def _brief(o: DevOutcome, shown: int = 5) -> dict[str, Any]:
     }
 
 
-def dev_metrics(dev: Sequence[DevOutcome], loo: Sequence[DevOutcome]) -> dict[str, Any]:
+def attribution(assistant: Assistant, cases: Sequence[DevCase], *, k: int = 5) -> dict[str, Any]:
+    """The extractive diagnosis of every case: attribution precision (share of (hypothesis, cited
+    incident) pairs whose incident's own root cause states that cause, ``citations.attribution_precision``)
+    and how many cited pairs the support check dropped."""
+    from ..backends.extractive import root_cause
+    from ..citations import attribution_precision
+
+    diagnoses = [assistant.diagnose(c.query, k=k, backend="extractive") for c in cases]
+    causes = {i: root_cause(r) for i, r in assistant.index.incidents.items()}
+    return {
+        "attribution_precision": attribution_precision(diagnoses, root_causes=causes),
+        "unsupported_citations": sum(len(d.unsupported_citations) for d in diagnoses),
+    }
+
+
+def dev_metrics(
+    dev: Sequence[DevOutcome], loo: Sequence[DevOutcome], *, answers: dict[str, Any] | None = None
+) -> dict[str, Any]:
     per_category: dict[str, dict[str, Any]] = {}
     for cat in sorted({o.category for o in dev if o.category}):
         members = [o for o in dev if o.category == cat]
         per_category[cat] = {k: v for k, v in set_metrics(members).items() if not isinstance(v, dict)}
     metrics: dict[str, Any] = {
-        "dev": set_metrics(dev),
+        "dev": {**set_metrics(dev), **(answers or {})},
         "loo": set_metrics(loo) if loo else {},
         "per_category": per_category,
         "latency_ms": latency_summary([o.latency_ms for o in dev]),

@@ -11,7 +11,7 @@ from typing import Any
 from ..core import Assistant
 from .answers_run import AnswerScorer, answers_metrics, join_answers, run_diagnose, score_answers
 from .cases import AnswerRecord, GoldCase
-from .dev_run import DevOutcome, RootCauses, dev_cases, dev_metrics, loo_cases, run_dev
+from .dev_run import DevOutcome, RootCauses, attribution, dev_cases, dev_metrics, loo_cases, run_dev
 from .results import EvalRun, Mode, new_run_id
 from .retrieval_run import loo_metrics, retrieval_metrics, run_loo, run_retrieval, subtype_counts
 
@@ -119,7 +119,8 @@ def dev(
     config = {**base_config(assistant), "cases": len(dev_out), "loo_labels": len(loo_out)}
     if queries is not None:
         config["queries"] = f"{queries} (sha256 {file_digest(queries)})"
-    return _run("dev", run_id, config, dev_metrics(dev_out, loo_out), [*dev_out, *loo_out])
+    answers = attribution(assistant, dev_cases(cases))
+    return _run("dev", run_id, config, dev_metrics(dev_out, loo_out, answers=answers), [*dev_out, *loo_out])
 
 
 def _scoring_config(scorer: AnswerScorer) -> dict[str, Any]:
