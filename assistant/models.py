@@ -66,8 +66,8 @@ class Hypothesis(BaseModel):
         description=(
             "Extractive answer: estimated probability that this is the cause, i.e. that the problem is a "
             "repeat of one of the cited incidents: the seen-before confidence shared among the matches "
-            "by similarity, summed over the incidents with this cause. Hypotheses are sorted by it and "
-            "their confidences add up to at most the seen-before confidence. A model's answer: the "
+            "by fused retrieval score, summed over the incidents with this cause. Hypotheses are sorted "
+            "by it and their confidences add up to at most the seen-before confidence. A model's answer: the "
             "model's own figure, unchecked."
         ),
     )

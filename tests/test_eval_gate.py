@@ -11,6 +11,7 @@ import pytest
 from assistant import Assistant
 from assistant.evaluation.cases import load_cases
 from assistant.evaluation.dev_run import (
+    ANSWER_METRICS,
     DevOutcome,
     DevRetrieved,
     attribution,
@@ -94,7 +95,7 @@ def test_every_threshold_names_a_real_metric(minimums: dict[str, dict[str, float
     )  # fmt: skip
     wrong = case.model_copy(update={"id": "e", "subtype": "z", "verdict": "no", "confidence": 0.1})
     shapes = {
-        "dev": dev_metrics([case, wrong], [case, wrong]),
+        "dev": dev_metrics([case, wrong], [case, wrong], answers=dict.fromkeys(ANSWER_METRICS, 1.0)),
         "retrieval": retrieval_metrics([positive, negative], k=10),
         "loo": loo_metrics([positive, positive.model_copy(update={"id": "a2"})], peers={"s": 2}, k=10),
     }

@@ -75,12 +75,13 @@ def root_cause(record: IncidentRecord) -> str:
 
 def shares(matches: list[Match], settings: Settings) -> list[float]:
     """How the chance that the problem is one seen before splits among ``matches``: weights
-    exp((similarity − best similarity) / seen_scale), normalised. A match one calibration step
-    (``ASSISTANT_SEEN_SCALE``) less similar than the best gets e⁻¹ of its weight."""
+    exp((score − best score) / seen_scale), normalised, where ``score`` is the fused retrieval score
+    that orders the matches (so the first match, the one the verdict is about, gets the largest share).
+    A match one step (``ASSISTANT_SEEN_SCALE``) below the best gets e⁻¹ of its weight."""
     if not matches:
         return []
-    best = max(m.similarity for m in matches)
-    weights = [math.exp(max((m.similarity - best) / settings.seen_scale, -50.0)) for m in matches]
+    best = max(m.score for m in matches)
+    weights = [math.exp(max((m.score - best) / settings.seen_scale, -50.0)) for m in matches]
     total = sum(weights)
     return [w / total for w in weights]
 

@@ -266,6 +266,9 @@ def _brief(o: DevOutcome, shown: int = 5) -> dict[str, Any]:
     }
 
 
+ANSWER_METRICS = ("attribution_precision", "unsupported_citations")
+
+
 def attribution(assistant: Assistant, cases: Sequence[DevCase], *, k: int = 5) -> dict[str, Any]:
     """The extractive diagnosis of every case: attribution precision (share of (hypothesis, cited
     incident) pairs whose incident's own root cause states that cause, ``citations.attribution_precision``)
@@ -275,10 +278,9 @@ def attribution(assistant: Assistant, cases: Sequence[DevCase], *, k: int = 5) -
 
     diagnoses = [assistant.diagnose(c.query, k=k, backend="extractive") for c in cases]
     causes = {i: root_cause(r) for i, r in assistant.index.incidents.items()}
-    return {
-        "attribution_precision": attribution_precision(diagnoses, root_causes=causes),
-        "unsupported_citations": sum(len(d.unsupported_citations) for d in diagnoses),
-    }
+    precision = attribution_precision(diagnoses, root_causes=causes)
+    dropped = sum(len(d.unsupported_citations) for d in diagnoses)
+    return dict(zip(ANSWER_METRICS, (precision, dropped), strict=True))
 
 
 def dev_metrics(
