@@ -23,7 +23,7 @@ from .index import (
 from .labels import LabelSet, load_labels
 from .models import Match, PassageHit, SimilarResult
 from .passages import KINDS
-from .reasons import identifiers, match_reasons, missing_terms
+from .reasons import IncidentText, QueryText, match_reasons, missing_share
 from .retrieval import IncidentHit, group_by_incident, rrf
 from .settings import Settings
 from .verdict import Candidate, SubtypeClassifier, VerdictModel, feature_rows
@@ -114,6 +114,7 @@ class Assistant:
         for p in index.passages:
             if p.kind != "resolution":
                 self._texts.setdefault(p.incident_id, []).append(p.text)
+        self._read: dict[str, IncidentText] = {}  # filled as incidents are first matched
         self.verdict_model = VerdictModel.load(settings.verdict_model)
 
     @classmethod
@@ -217,11 +218,11 @@ class Assistant:
         verdict features of each."""
         matches: list[Match] = []
         candidates: list[Candidate] = []
+        read_query = QueryText.of(query)
         for h in hits:
             match = self._match(h.incident_id, h.score, h.similarity, h.rows)
-            texts = self._texts.get(h.incident_id, [])
-            match.reasons = match_reasons(query, texts)
-            total = len(identifiers(query))
+            incident = self._incident_text(h.incident_id)
+            match.reasons = match_reasons(read_query, incident)
             matches.append(match)
             candidates.append(
                 Candidate(
@@ -230,7 +231,7 @@ class Assistant:
                     similarity=h.similarity,
                     fused=h.score,
                     contradictions=len(match.reasons.contradictions),
-                    missing_terms=len(missing_terms(query, "\n".join(texts))) / total if total else 0.0,
+                    missing_terms=missing_share(read_query, incident),
                 )
             )
         rows = feature_rows(
@@ -243,6 +244,13 @@ class Assistant:
         for match, features in zip(matches, rows, strict=True):
             match.same_problem = round(self.verdict_model.probability(features), 4)
         return matches, rows
+
+    def _incident_text(self, incident_id: str) -> IncidentText:
+        """The incident's symptom and evidence text as the reason rules read it, read on first use."""
+        read = self._read.get(incident_id)
+        if read is None:
+            read = self._read[incident_id] = IncidentText.of(self._texts.get(incident_id, []))
+        return read
 
     def _match(self, incident_id: str, score: float, similarity: float, rows: list[int]) -> Match:
         record = self.incident(incident_id)

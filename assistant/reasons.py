@@ -71,6 +71,11 @@ FACETS = (
 # Identifier-like query tokens: CamelCase (OOMKilled), snake_case, ALLCAPS_WITH_UNDERSCORE, dotted names.
 _IDENT = re.compile(r"\b(?:[A-Za-z]*[a-z][A-Z]\w*|[A-Z]{2,}[a-z]\w*|\w+_\w+|[a-z]+\.[a-z][\w.]+)\b")
 
+# Words too common in incident text to count as a shared symptom.
+_COMMON = frozenset(
+    "went got get getting seen see also all any now since about like look looks one two".split()
+)
+
 
 def identifiers(query: str) -> list[str]:
     seen: dict[str, None] = {}
@@ -80,45 +85,12 @@ def identifiers(query: str) -> list[str]:
     return list(seen)
 
 
-def missing_terms(query: str, incident_text: str) -> list[str]:
-    """The query's identifiers that the incident's text never mentions (case-insensitive)."""
-    haystack = incident_text.lower()
-    return [t for t in identifiers(query) if t.lower() not in haystack]
+def _stem(word: str) -> str:
+    return word.rstrip("s") if len(word) > 3 else word
 
 
-def _negations(text: str, pattern: re.Pattern[str]) -> list[str]:
-    return [m.group(0).strip() for m in pattern.finditer(text)]
-
-
-def contradictions(query: str, symptom_text: str) -> list[str]:
-    """Facets the query states and the incident rules out, or the other way round, in plain words."""
-    out: list[str] = []
-    for facet in FACETS:
-        q_yes, q_no = facet.present.search(query), _negations(query, facet.absent)
-        l_yes, l_no = facet.present.search(symptom_text), _negations(symptom_text, facet.absent)
-        if q_yes and not q_no and l_no:
-            out.append(
-                f"query says {q_yes.group(0).strip()}; this incident: {', '.join(dict.fromkeys(l_no))}"
-            )
-        elif q_no and l_yes and not l_no:
-            out.append(
-                f"query says {', '.join(dict.fromkeys(q_no))}; this incident: {l_yes.group(0).strip()}"
-            )
-    return out
-
-
-# Words too common in incident text to count as a shared symptom.
-_COMMON = frozenset(
-    "went got get getting seen see also all any now since about like look looks one two".split()
-)
-
-
-def _words(text: str) -> set[str]:
-    return {
-        w.rstrip("s") if len(w) > 3 else w
-        for w in tokenize(text)
-        if not w.isdigit() and len(w) > 2 and w not in _COMMON
-    }
+def _words(text: str) -> frozenset[str]:
+    return frozenset(_stem(w) for w in tokenize(text) if not w.isdigit() and len(w) > 2 and w not in _COMMON)
 
 
 def _label_lines(text: str) -> list[str]:
@@ -130,15 +102,78 @@ def _label_lines(text: str) -> list[str]:
     return lines
 
 
-def shared_symptoms(query: str, passage_texts: list[str], *, limit: int = 3) -> list[SharedSymptom]:
-    """The label lines sharing the most query words (at least two), each with those words."""
-    query_words = _words(query)
+@dataclass(frozen=True)
+class FacetReading:
+    stated: str | None
+    """The first words saying the facet happens, if any."""
+    ruled_out: tuple[str, ...]
+    """Every phrase ruling it out."""
+
+
+def _read_facets(text: str) -> tuple[FacetReading, ...]:
+    out = []
+    for facet in FACETS:
+        yes = facet.present.search(text)
+        no = (m.group(0).strip() for m in facet.absent.finditer(text))
+        out.append(FacetReading(yes.group(0).strip() if yes else None, tuple(dict.fromkeys(no))))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class IncidentText:
+    """What the rules read from an incident's symptom and evidence passages, read once per incident:
+    its label lines with their words, its facets, and its text for identifier lookups."""
+
+    lines: tuple[tuple[str, frozenset[str]], ...]
+    facets: tuple[FacetReading, ...]
+    lower: str
+
+    @classmethod
+    def of(cls, passage_texts: list[str]) -> IncidentText:
+        lines = [line for text in passage_texts for line in _label_lines(text)]
+        joined = "\n".join(passage_texts)
+        return cls(tuple((line, _words(line)) for line in lines), _read_facets(joined), joined.lower())
+
+
+@dataclass(frozen=True)
+class QueryText:
+    """What the rules read from a query, read once per query."""
+
+    text: str
+    words: frozenset[str]
+    order: dict[str, int]
+    facets: tuple[FacetReading, ...]
+    identifiers: tuple[str, ...]
+
+    @classmethod
+    def of(cls, query: str) -> QueryText:
+        order: dict[str, int] = {}
+        for w in tokenize(query):
+            order.setdefault(_stem(w), len(order))
+        return cls(query, _words(query), order, _read_facets(query), tuple(identifiers(query)))
+
+
+def _contradictions(query: QueryText, incident: IncidentText) -> list[str]:
+    out: list[str] = []
+    for q, i in zip(query.facets, incident.facets, strict=True):
+        if q.stated and not q.ruled_out and i.ruled_out:
+            out.append(f"query says {q.stated}; this incident: {', '.join(i.ruled_out)}")
+        elif q.ruled_out and i.stated and not i.ruled_out:
+            out.append(f"query says {', '.join(q.ruled_out)}; this incident: {i.stated}")
+    return out
+
+
+def contradictions(query: str, symptom_text: str) -> list[str]:
+    """Facets the query states and the incident rules out, or the other way round, in plain words."""
+    return _contradictions(QueryText.of(query), IncidentText.of([symptom_text]))
+
+
+def _shared(query: QueryText, incident: IncidentText, *, limit: int = 3) -> list[SharedSymptom]:
     scored: list[tuple[int, int, str, list[str]]] = []
-    order = {w: i for i, w in enumerate(_query_order(query))}
-    for position, line in enumerate(line for text in passage_texts for line in _label_lines(text)):
-        common = query_words & _words(line)
+    for position, (line, line_words) in enumerate(incident.lines):
+        common = query.words & line_words
         if len(common) >= 2:
-            words = sorted(common, key=lambda w: order.get(w, 10**6))
+            words = sorted(common, key=lambda w: query.order.get(w, 10**6))
             scored.append((-len(common), position, line, words))
     scored.sort()
     out: list[SharedSymptom] = []
@@ -153,17 +188,24 @@ def shared_symptoms(query: str, passage_texts: list[str], *, limit: int = 3) -> 
     return out
 
 
-def _query_order(query: str) -> list[str]:
-    out: list[str] = []
-    for w in tokenize(query):
-        w = w.rstrip("s") if len(w) > 3 else w
-        if w not in out:
-            out.append(w)
-    return out
+def shared_symptoms(query: str, passage_texts: list[str], *, limit: int = 3) -> list[SharedSymptom]:
+    """The label lines sharing the most query words (at least two), each with those words."""
+    return _shared(QueryText.of(query), IncidentText.of(passage_texts), limit=limit)
 
 
-def match_reasons(query: str, passage_texts: list[str]) -> MatchReasons:
-    return MatchReasons(
-        shared=shared_symptoms(query, passage_texts),
-        contradictions=contradictions(query, "\n".join(passage_texts)),
-    )
+def _missing(query: QueryText, incident: IncidentText) -> list[str]:
+    return [t for t in query.identifiers if t.lower() not in incident.lower]
+
+
+def missing_terms(query: str, incident_text: str) -> list[str]:
+    """The query's identifiers that the incident's text never mentions (case-insensitive)."""
+    return _missing(QueryText.of(query), IncidentText.of([incident_text]))
+
+
+def missing_share(query: QueryText, incident: IncidentText) -> float:
+    """The share of the query's identifiers the incident never mentions (0 for a query without any)."""
+    return len(_missing(query, incident)) / len(query.identifiers) if query.identifiers else 0.0
+
+
+def match_reasons(query: QueryText, incident: IncidentText) -> MatchReasons:
+    return MatchReasons(shared=_shared(query, incident), contradictions=_contradictions(query, incident))

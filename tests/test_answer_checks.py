@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import random
 import re
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ from assistant.encoders import Encoder
 from assistant.models import Diagnosis
 from assistant.support import same_cause, states
 
-from .conftest import LABELS, ROOT, SEED_IDS, seed_files
+from .conftest import ROOT, SEED_IDS
 
 JAVA = "java service heap keeps climbing for days, GC can't free it, pods get OOM killed"
 ETCD = "etcd fsync slow, kubectl hangs"
@@ -72,16 +71,6 @@ def over(labels: Path, tmp_path: Path, encoder: Encoder, **overrides: Any) -> As
     )
     build(settings, encoder=encoder)
     return Assistant.from_settings(settings, encoder=encoder)
-
-
-@pytest.fixture
-def seeds(tmp_path: Path) -> Path:
-    root = tmp_path / "labels"
-    for path in seed_files():
-        target = root / path.relative_to(LABELS)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, target)
-    return root
 
 
 # --- causes credited to the incidents that had them -----------------------------------------------
@@ -140,9 +129,9 @@ def test_attribution_precision_counts_misattributed_pairs(corpus: Assistant) -> 
 
 
 def test_model_claims_credited_to_the_wrong_incident_are_dropped_and_counted(
-    seeds: Path, tmp_path: Path, minilm: Encoder
+    seed_dir: Path, tmp_path: Path, minilm: Encoder
 ) -> None:
-    assistant = over(seeds, tmp_path, minilm, llm="fake", fake_llm_script=["misattribute"])
+    assistant = over(seed_dir, tmp_path, minilm, llm="fake", fake_llm_script=["misattribute"])
     d = assistant.diagnose(JAVA)
     assert d.backend == "fake"
     a, b = (m.id for m in d.matches[:2])
@@ -155,13 +144,15 @@ def test_model_claims_credited_to_the_wrong_incident_are_dropped_and_counted(
     assert all(u.support < 0.6 for u in d.unsupported_citations)
 
 
-def test_model_answer_left_without_support_falls_back(seeds: Path, tmp_path: Path, minilm: Encoder) -> None:
+def test_model_answer_left_without_support_falls_back(
+    seed_dir: Path, tmp_path: Path, minilm: Encoder
+) -> None:
     unsupported = (
         '{"summary": "Kafka partition rebalancing storms [{id0}].", '
         '"hypotheses": [{"cause": "Kafka partition rebalancing storms", "confidence": 0.9, '
         '"incident_ids": ["{id0}"]}]}'
     )
-    assistant = over(seeds, tmp_path, minilm, llm="fake", fake_llm_script=[unsupported])
+    assistant = over(seed_dir, tmp_path, minilm, llm="fake", fake_llm_script=[unsupported])
     d = assistant.diagnose(JAVA)
     assert d.backend == "extractive"
     assert d.fallback_reason and "2 unsupported citations removed" in d.fallback_reason
@@ -208,11 +199,11 @@ PARROT = json.dumps(
     ids=["extractive", "grounded-model", "parroting-model"],
 )
 def test_label_text_reaches_the_answer_only_through_the_checks(
-    seeds: Path, tmp_path: Path, minilm: Encoder, backend: str, script: str
+    seed_dir: Path, tmp_path: Path, minilm: Encoder, backend: str, script: str
 ) -> None:
     victim = SEED_IDS[0]  # the JVM connection-pool leak: the top match for JAVA
-    poison(seeds, victim)
-    assistant = over(seeds, tmp_path, minilm, llm=backend, fake_llm_script=[script])
+    poison(seed_dir, victim)
+    assistant = over(seed_dir, tmp_path, minilm, llm=backend, fake_llm_script=[script])
     d = assistant.diagnose(JAVA, k=3)
     assert d.matches[0].id == victim and d.backend == backend
     everything = " ".join(texts(d))

@@ -18,19 +18,6 @@ from assistant.settings import Settings
 from tests.live_server import LiveServer, serve
 
 
-@pytest.fixture
-def built(settings: Settings) -> Settings:
-    build(settings)
-    return settings
-
-
-@pytest.fixture
-def server(built: Settings) -> Iterator[LiveServer]:
-    with serve(create_app(built)) as live:
-        live.wait_loaded()
-        yield live
-
-
 def client(live: LiveServer, key: str | None = None) -> httpx.Client:
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     return httpx.Client(base_url=live.url, headers=headers, timeout=30)

@@ -170,17 +170,7 @@ def run_dev(
                 subtype=case.subtype,
                 root_cause=case.root_cause,
                 retrieved=[
-                    DevRetrieved(
-                        id=m.id,
-                        title=m.title,
-                        category=m.category,
-                        subtype=m.subtype,
-                        score=m.score,
-                        similarity=m.similarity,
-                        same_problem=m.same_problem,
-                        contradictions=len(m.reasons.contradictions),
-                    )
-                    for m in result.matches
+                    DevRetrieved.of(m, contradictions=len(m.reasons.contradictions)) for m in result.matches
                 ],
                 verdict=result.seen_before.verdict,
                 confidence=result.seen_before.confidence,

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, Field
+
+from ..models import Match
 
 Mode = Literal["retrieval", "loo", "dev", "answers", "diagnose"]
 
@@ -17,6 +19,12 @@ class Retrieved(BaseModel):
     subtype: str | None
     score: float
     similarity: float
+
+    @classmethod
+    def of(cls, match: Match, **extra: Any) -> Self:
+        """The fields of ``match`` this model has, and ``extra``."""
+        fields = {name: getattr(match, name) for name in cls.model_fields if hasattr(match, name)}
+        return cls.model_validate(fields | extra)
 
 
 class QueryOutcome(BaseModel):

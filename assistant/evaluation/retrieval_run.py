@@ -46,17 +46,7 @@ def _outcome(
         query=result.query,
         relevant=relevant,
         relevant_titles=titles,
-        retrieved=[
-            Retrieved(
-                id=m.id,
-                title=m.title,
-                category=m.category,
-                subtype=m.subtype,
-                score=m.score,
-                similarity=m.similarity,
-            )
-            for m in result.matches
-        ],
+        retrieved=[Retrieved.of(m) for m in result.matches],
         verdict=result.seen_before.verdict,
         confidence=result.seen_before.confidence,
         latency_ms=round(latency_ms, 3),
