@@ -115,6 +115,7 @@ class Assistant:
             if p.kind != "resolution":
                 self._texts.setdefault(p.incident_id, []).append(p.text)
         self._read: dict[str, IncidentText] = {}  # filled as incidents are first matched
+        self._searches = threading.BoundedSemaphore(settings.search_threads)
         self.verdict_model = VerdictModel.load(settings.verdict_model)
 
     @classmethod
@@ -161,6 +162,12 @@ class Assistant:
         k = k or self.settings.default_k
         if k < 1:
             raise QueryError(f"k must be at least 1, got {k}")
+        with self._searches:
+            return self._search(query, k, query_id=query_id, exclude=exclude)
+
+    def _search(
+        self, query: str, k: int, *, query_id: str | None, exclude: Collection[str]
+    ) -> tuple[SimilarResult, list[dict[str, float]]]:
         s = self.settings
         vector = self.encoder.encode([query])[0]
         extra = len(KINDS) * len(exclude)

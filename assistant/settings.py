@@ -5,6 +5,7 @@ Code receives a ``Settings`` instance; nothing else reads the environment.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -64,6 +65,12 @@ class Settings(BaseSettings):
     candidates: int = Field(50, ge=1, description="Dense and sparse candidates taken before fusion.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
     default_k: int = Field(5, ge=1, le=50)
+    search_threads: int = Field(
+        default_factory=lambda: len(os.sched_getaffinity(0)),
+        ge=1,
+        description="Searches one process runs at once (default: its CPUs); more wait their turn. "
+        "A search is CPU-bound, so running more at once only makes each slower.",
+    )
     max_query_chars: int = Field(4000, ge=16, description="Longer queries are rejected.")
 
     # Seen-before verdict: the fitted model (features, weights, yes/maybe thresholds) that turns a match
@@ -108,6 +115,7 @@ class Settings(BaseSettings):
         default_factory=list, description="Origins allowed by CORS (comma-separated); empty = CORS off."
     )
     max_body_bytes: int = Field(65536, ge=1024, description="Larger request bodies get 413.")
+    serve_workers: int = Field(1, ge=1, description="Server processes `assistant serve` starts.")
     public_url: str | None = Field(None, description="Public base URL of the service, for links.")
     mcp_allowed_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["127.0.0.1:*", "localhost:*"],

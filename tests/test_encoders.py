@@ -191,3 +191,15 @@ def test_service_similar_never_imports_torch_or_langchain(corpus: Assistant, mod
     out = json.loads(done.stdout.strip().splitlines()[-1])
     assert out["matches"] == 3
     assert out["loaded"] == []
+
+
+def test_exported_graph_masks_padding_by_addition_not_a_nan_guard(export_race: ExportRace) -> None:
+    """SDPA attention exports an IsNaN/Where guard over every attention score, a fifth of an int8 run;
+    the eager export masks padding with an addition and gives the same vectors."""
+    import onnx
+
+    (folder,) = [p for p in export_race.cache_dir.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    for name in ("model.onnx", "model-int8.onnx"):
+        ops = {node.op_type for node in onnx.load(str(folder / name)).graph.node}
+        assert "IsNaN" not in ops, name
+        assert {"MatMul", "Softmax"} <= ops or {"MatMulInteger", "Softmax"} <= ops, sorted(ops)

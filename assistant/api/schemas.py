@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
@@ -85,6 +86,7 @@ class IncidentDetail(BaseModel):
 
 class Health(BaseModel):
     status: Literal["ok"] = "ok"
+    pid: int = Field(default_factory=os.getpid, description="The server process (tells workers apart).")
 
 
 class IndexInfo(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -20,6 +21,12 @@ def register(app: typer.Typer) -> None:
             typer.Option("--index", help="Index folder.", show_default="$ASSISTANT_INDEX_DIR or index"),
         ] = None,
         log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "info",
+        workers: Annotated[
+            int | None,
+            typer.Option(
+                "--workers", min=1, help="Server processes.", show_default="$ASSISTANT_SERVE_WORKERS or 1"
+            ),
+        ] = None,
     ) -> None:
         """Serve the API and the chat page (a new index build is picked up without a restart)."""
         import uvicorn
@@ -27,9 +34,14 @@ def register(app: typer.Typer) -> None:
         from ..api import create_app
 
         settings = settings_with(index_dir=index)
+        workers = workers or settings.serve_workers
         err_console.print(f"chat page and API on http://{host}:{port}/  (docs at /docs)", highlight=False)
+        if workers > 1:  # each worker process makes its app from the environment
+            os.environ["ASSISTANT_INDEX_DIR"] = str(settings.index_dir)
         uvicorn.run(
-            create_app(settings),
+            create_app(settings) if workers == 1 else "assistant.api:create_app",
+            factory=workers > 1,
+            workers=workers,
             host=host,
             port=port,
             log_level=log_level,

@@ -30,7 +30,7 @@ FP32_FILE = "model.onnx"
 INT8_FILE = "model-int8.onnx"
 META_FILE = "meta.json"
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
-EXPORT_FORMAT = 1
+EXPORT_FORMAT = 2
 """Bump when the export (graph, pooling, quantization) changes, so cached models are made anew."""
 _VERSIONED = ("torch", "transformers", "onnx", "onnxruntime")
 

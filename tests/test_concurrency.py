@@ -1,0 +1,106 @@
+"""How much runs at once: searches per process (``ASSISTANT_SEARCH_THREADS``) and server processes
+(``assistant serve --workers``)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+from assistant.core import Assistant
+from assistant.encoders import Encoder, make_encoder
+from assistant.settings import Settings
+
+
+class CountingEncoder:
+    """The fake encoder, slowed down, counting how many encodes run at the same time."""
+
+    def __init__(self, inner: Encoder) -> None:
+        self.inner = inner
+        self.id, self.dim = inner.id, inner.dim
+        self.runtime, self.quantization = inner.runtime, inner.quantization
+        self.active = self.most = 0
+        self._lock = threading.Lock()
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            self.active += 1
+            self.most = max(self.most, self.active)
+        time.sleep(0.05)
+        with self._lock:
+            self.active -= 1
+        return self.inner.encode(texts)
+
+
+def most_at_once(built: Settings, search_threads: int) -> int:
+    settings = built.model_copy(update={"search_threads": search_threads})
+    encoder = CountingEncoder(make_encoder("fake"))
+    assistant = Assistant.from_settings(settings, encoder=encoder)
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda i: assistant.similar(f"pods OOMKilled {i}"), range(16)))
+    assert all(r.matches for r in results)
+    return encoder.most
+
+
+def test_search_threads_bounds_the_searches_running_at_once(built: Settings) -> None:
+    assert most_at_once(built, 2) == 2
+    assert most_at_once(built, 8) > 2, "without the bound the 8 callers overlap"
+
+
+def test_search_threads_defaults_to_the_cpus_the_process_may_use() -> None:
+    assert Settings().search_threads == len(os.sched_getaffinity(0))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_serve_with_two_workers_answers_from_two_processes(built: Settings, tmp_path: Path) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "ASSISTANT_ENCODER": "fake",
+        "ASSISTANT_LABELS_DIR": str(built.labels_dir),
+        "ASSISTANT_DATA_DIR": str(tmp_path / "data"),
+    }
+    command = [sys.executable, "-c", "from assistant.cli import main; main()", "serve"]
+    server = subprocess.Popen(
+        [*command, "--port", str(port), "--workers", "2", "--index", str(built.index_dir)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        pids: set[int] = set()
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            deadline = time.monotonic() + 90
+            while len(pids) < 2 and time.monotonic() < deadline:
+                try:
+                    # a new connection each time, so the kernel spreads them over the workers
+                    ready = client.get("/readyz", headers={"Connection": "close"})
+                    health = client.get("/healthz", headers={"Connection": "close"})
+                except httpx.TransportError:
+                    time.sleep(0.2)
+                    continue
+                if ready.status_code == 200:
+                    pids.add(health.json()["pid"])
+                else:
+                    time.sleep(0.2)
+            found = client.post("/v1/similar", json={"query": "pods OOMKilled"}).json()
+        assert found["matches"], found
+        assert len(pids) == 2, f"answers came from {pids}"
+    finally:
+        server.terminate()
+        _, err = server.communicate(timeout=30)
+    assert "Traceback" not in err, err
