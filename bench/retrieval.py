@@ -1,9 +1,12 @@
 """Retrieval benchmark: our index vs the naive LangChain path (FAISS vectorstore + HuggingFaceEmbeddings).
 
-Prints three tables:
-1. build throughput on the label corpus (same model, same passages, both embedding everything);
-2. hit@k by relevant incident id on the labelled eval queries, both paths;
-3. query latency (encode, dense search, BM25, end to end) and peak RSS at 10k and 100k passages.
+Prints four tables:
+1. build throughput on the label corpus, in process, for each encoder runtime and LangChain (same model,
+   same passages, all embedding everything);
+2. hit@k by relevant incident id on the labelled eval queries, each runtime and LangChain, interleaved;
+3. `assistant index build` as a whole process, torch against onnx-int8, rounds interleaved;
+4. query latency (encode, dense search, BM25, end to end), recall against flat and peak RSS at each
+   scale, with flat, HNSW and IVF FAISS indexes.
 
 Scale runs use synthetic labels cloned from the corpus (new ids, symptom/evidence lines mixed across
 labels of the same subtype). Their passage vectors are the corpus passages' real MiniLM vectors plus
@@ -11,8 +14,8 @@ seeded noise, re-normalised: flat FAISS and BM25 costs depend on sizes and text,
 and embedding 100k passages would take most of an hour on 2 cores. Each scale runs in its own process
 so its peak RSS is its own.
 
-    .venv/bin/python bench/retrieval.py                  # corpus comparison + 10k + 100k
-    .venv/bin/python bench/retrieval.py --scales 10000   # quicker
+    .venv/bin/python bench/retrieval.py                              # corpus, CLI builds, 10k + 100k
+    .venv/bin/python bench/retrieval.py --skip-corpus --cli-rounds 0 --scales 100000 1000000
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import random
 import resource
 import subprocess
@@ -44,10 +48,10 @@ from assistant.labels import LabelSet, LoadedLabel, load_labels  # noqa: E402
 from assistant.passages import build_passages  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 
-console = Console()
+console = Console(width=150)
 # torch intra-op threads for query timing: the machine's cores by default; the service and eval runs use 1,
 # which is slower on an idle machine and far faster on a loaded one (see README).
-THREADS = int(__import__("os").environ.get("BENCH_TORCH_THREADS", "0")) or torch.get_num_threads()
+THREADS = int(os.environ.get("BENCH_TORCH_THREADS", "0")) or torch.get_num_threads()
 warnings.filterwarnings("ignore")
 
 
@@ -192,6 +196,63 @@ def corpus_comparison(labels_dir: Path, queries_path: Path, models_dir: Path) ->
     console.print(table)
 
 
+def vm_hwm_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def cli_builds(labels_dir: Path, models_dir: Path, rounds: int) -> None:
+    """`assistant index build` as a user runs it, whole process, torch and onnx-int8 in turn each round,
+    every passage embedded (a fresh index folder each run)."""
+    runtimes = ("torch", "onnx-int8")
+    walls: dict[str, list[float]] = {r: [] for r in runtimes}
+    rss: dict[str, list[float]] = {r: [] for r in runtimes}
+    assistant = str(Path(sys.executable).with_name("assistant"))
+    command = [assistant, "index", "build", "--labels", str(labels_dir)]
+    with tempfile.TemporaryDirectory() as tmp:
+        for round_ in range(rounds + 1):  # the first round warms the page cache and is not counted
+            for runtime in runtimes:
+                env = {
+                    **os.environ,
+                    "ASSISTANT_ENCODER_RUNTIME": runtime,
+                    "ASSISTANT_MODEL_CACHE_DIR": str(models_dir),
+                }
+                index = Path(tmp) / f"{runtime}-{round_}"
+                t0 = time.perf_counter()
+                child = subprocess.Popen(
+                    [*command, "--index", str(index)],
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+                peak = 0.0
+                while child.poll() is None:  # the child's own high-water mark (ru_maxrss counts the fork)
+                    peak = max(peak, vm_hwm_mb(child.pid))
+                    time.sleep(0.05)
+                wall = time.perf_counter() - t0
+                status = child.returncode
+                if status != 0:
+                    raise SystemExit(f"`assistant index build` on {runtime} failed (status {status})")
+                if round_:
+                    walls[runtime].append(wall)
+                    rss[runtime].append(peak)
+    table = Table(title=f"`assistant index build`, whole process, {rounds} rounds interleaved (median)")
+    for col in ("runtime", "wall s", "× torch", "peak RSS MB"):
+        table.add_column(col, justify="right" if col != "runtime" else "left")
+    torch_wall = float(np.median(walls["torch"]))
+    for runtime in runtimes:
+        wall = float(np.median(walls[runtime]))
+        table.add_row(runtime, f"{wall:.1f}", f"{torch_wall / wall:.2f}", f"{np.median(rss[runtime]):.0f}")
+    console.print(table)
+    ratios = [t / i for t, i in zip(walls["torch"], walls["onnx-int8"], strict=True)]
+    console.print(f"round by round, torch wall / onnx-int8 wall: {', '.join(f'{r:.2f}' for r in ratios)}")
+
+
 class PrecomputedEncoder:
     """Serves build-time vectors from a text → vector table; stands in for the model during scale builds."""
 
@@ -235,6 +296,8 @@ def scale_run(
     n_passages: int, labels_dir: Path, queries_path: Path, models_dir: Path
 ) -> list[dict[str, Any]]:
     """One scale, in its own process: a synthetic index, queried with each FAISS index type (int8 queries)."""
+    import faiss
+
     from assistant.index import IndexType, SearchParams, _set_search, dense_index
 
     base = load_labels(labels_dir)
@@ -271,6 +334,7 @@ def scale_run(
             set(r for r, _ in assistant.index.dense_search(v, settings.candidates)) for v in query_vectors
         ]
         for kind in ("flat", "hnsw", "ivf"):
+            faiss.omp_set_num_threads(os.cpu_count() or 1)  # builds use every core, as `index build` does
             t0 = time.perf_counter()
             dense = (
                 flat
@@ -278,6 +342,7 @@ def scale_run(
                 else dense_index(matrix, dim=encoder.dim, index_type=IndexType(kind=kind))
             )
             built_s = time.perf_counter() - t0
+            faiss.omp_set_num_threads(1)  # one thread per query, as the service searches
             _set_search(dense, SearchParams())
             assistant.index.dense = dense
             recall = [
@@ -357,6 +422,9 @@ def main() -> None:
     parser.add_argument("--queries", type=Path, default=ROOT / "eval" / "queries.jsonl")
     parser.add_argument("--scales", type=int, nargs="*", default=[10_000, 100_000])
     parser.add_argument("--skip-corpus", action="store_true")
+    parser.add_argument(
+        "--cli-rounds", type=int, default=3, help="rounds of whole-process CLI builds (0: none)"
+    )
     parser.add_argument("--models", type=Path, default=None, help="ONNX model cache (default: settings')")
     parser.add_argument("--scale-worker", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -368,12 +436,15 @@ def main() -> None:
     import platform
 
     console.print(
-        f"machine: {platform.machine()}, {__import__('os').cpu_count()} cores, "
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, "
         f"python {platform.python_version()}, "
         f"torch {torch.__version__} ({torch.get_num_threads()} threads)"
     )
     if not args.skip_corpus:
         corpus_comparison(args.labels, args.queries, args.models)
+    if args.cli_rounds:
+        with console.status("whole-process CLI builds…"):
+            cli_builds(args.labels, args.models, args.cli_rounds)
     results = []
     for n in args.scales:
         with console.status(f"scale run at {n:,} passages…"):

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -75,6 +76,37 @@ def test_window_is_the_models_256_tokens_not_the_tokenizer_files_128(minilm: Enc
     first_128 = tokenizer.decode(tokenizer.encode(" ".join(words)).ids[1:127])
     whole, prefix = minilm.encode([" ".join(words), first_128])
     assert float(whole @ prefix) < 0.999, "tokens past 128 must change the vector"
+
+
+def test_a_short_query_runs_on_its_own_tokens_not_padded_to_128(minilm: Encoder, models_dir: Path) -> None:
+    """tokenizer.json pads every text to 128 tokens; padding costs five times the work on a short query
+    and moves int8's activation scale, so the encoder turns it off."""
+    import onnxruntime as ort
+    from tokenizers import Tokenizer
+
+    from assistant.encoders.weights import bundled_path
+
+    query = "checkout p99 went from 150 ms to 2.5 s after the deploy, pods OOMKilled"
+    tokenizer = Tokenizer.from_file(str(bundled_path() / "tokenizer.json"))
+    (folder,) = [p for p in models_dir.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    session = ort.InferenceSession(str(folder / "model-int8.onnx"), providers=["CPUExecutionProvider"])
+
+    def run(encoding: Any) -> np.ndarray:
+        feed = {
+            "input_ids": np.array([encoding.ids], dtype=np.int64),
+            "attention_mask": np.array([encoding.attention_mask], dtype=np.int64),
+            "token_type_ids": np.array([encoding.type_ids], dtype=np.int64),
+        }
+        (out,) = session.run(["sentence_embedding"], feed)
+        return np.asarray(out[0] / np.linalg.norm(out[0]))
+
+    padded = tokenizer.encode(query)
+    assert len(padded.ids) == 128, "the bundled tokenizer pads"
+    tokenizer.no_padding()
+    unpadded = run(tokenizer.encode(query))
+    got = minilm.encode([query])[0]
+    assert float(got @ unpadded) >= 0.99999
+    assert float(got @ run(padded)) < 0.99999, "padding changes the int8 vector, so this test can tell"
 
 
 def test_two_processes_exporting_at_once_leave_one_complete_model(export_race: ExportRace) -> None:
