@@ -8,11 +8,14 @@ Start the server first (`make run`, or `assistant serve`), then:
     .venv/bin/python bench/service.py --url http://127.0.0.1:8000 --api-key KEY
 
     .venv/bin/python bench/service.py --compare --requests 2000   # torch, onnx, onnx-int8, LangChain
+    .venv/bin/python bench/service.py --compare --tune            # searches at once, workers (onnx-int8)
 
 `--compare` starts one server per variant itself (on 127.0.0.1, a free port each, one at a time and in
 rounds, so machine load hits them alike): `assistant serve` on each encoder runtime over an index built
 for it, and a LangChain FAISS vectorstore + HuggingFaceEmbeddings behind the same `/v1/similar`. It
-prints req/s, latency percentiles and server RSS at ready and under load.
+prints req/s, latency percentiles and server RSS at ready and under load (worker processes included).
+`--tune` runs the same comparison over how much one server runs at once: `ASSISTANT_SEARCH_THREADS`
+and `--workers`, on the default runtime.
 
 Queries cycle through eval/queries.jsonl (or a built-in list). Any non-2xx answer or transport error
 counts as an error; the script exits 1 if there was one. The client runs on the same machine as the
@@ -204,10 +207,18 @@ async def main(args: argparse.Namespace) -> int:
 
 
 def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    """Resident memory of the process and its children (a server's worker processes)."""
+    total = 0.0
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1]) / 1024
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                total += rss_mb(int(child))
+    except OSError:
+        pass
+    return total
 
 
 def free_port() -> int:
@@ -262,25 +273,43 @@ def serve_langchain(port: int) -> None:
     uvicorn.run(langchain_app(), host="127.0.0.1", port=port, log_level="warning", timeout_keep_alive=75)
 
 
-VARIANTS = ("torch", "onnx", "onnx-int8", "LangChain")
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    runtime: str
+    """An encoder runtime for `assistant serve`, or "LangChain" for the naive server."""
+    env: dict[str, str] = field(default_factory=dict)
+    args: tuple[str, ...] = ()
 
 
-def start(variant: str, *, port: int, indexes: dict[str, Path], models: Path) -> subprocess.Popen[bytes]:
+COMPARE = tuple(Variant(r, r) for r in ("torch", "onnx", "onnx-int8", "LangChain"))
+# The settings that decide how much runs at once, on the default runtime (this machine has 2 CPUs).
+TUNE = (
+    Variant("2 searches at once (the default here: one per CPU)", "onnx-int8"),
+    Variant("1 search at once", "onnx-int8", {"ASSISTANT_SEARCH_THREADS": "1"}),
+    Variant("40 at once (all of uvicorn's thread pool)", "onnx-int8", {"ASSISTANT_SEARCH_THREADS": "40"}),
+    Variant("2 workers × 1 search", "onnx-int8", {"ASSISTANT_SEARCH_THREADS": "1"}, ("--workers", "2")),
+    Variant("2 workers × 2 searches", "onnx-int8", {}, ("--workers", "2")),
+)
+
+
+def start(variant: Variant, *, port: int, indexes: dict[str, Path], models: Path) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
         "TOKENIZERS_PARALLELISM": "false",
     }
-    if variant == "LangChain":
+    if variant.runtime == "LangChain":
         command = [sys.executable, __file__, "--langchain-server", str(port)]
     else:
         command = [str(Path(sys.executable).with_name("assistant")), "serve", "--port", str(port)]
-        command += ["--log-level", "warning"]
+        command += ["--log-level", "warning", *variant.args]
         env |= {
-            "ASSISTANT_ENCODER_RUNTIME": variant,
-            "ASSISTANT_INDEX_DIR": str(indexes[variant]),
+            "ASSISTANT_ENCODER_RUNTIME": variant.runtime,
+            "ASSISTANT_INDEX_DIR": str(indexes[variant.runtime]),
             "ASSISTANT_MODEL_CACHE_DIR": str(models),
+            **variant.env,
         }
     return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -292,19 +321,21 @@ async def compare(args: argparse.Namespace) -> int:
 
     models = Settings().models_dir
     queries = load_queries(args.queries)
-    runs: dict[str, list[tuple[Run, float, float]]] = {v: [] for v in VARIANTS}
+    variants = TUNE if args.tune else COMPARE
+    runs: dict[str, list[tuple[Run, float, float]]] = {v.name: [] for v in variants}
     with tempfile.TemporaryDirectory() as tmp:
         indexes: dict[str, Path] = {}
-        for runtime in ("torch", "onnx-int8"):  # onnx fp32 serves the torch index (same vectors)
+        # onnx fp32 serves the torch index (same vectors)
+        for runtime in ("onnx-int8",) if args.tune else ("torch", "onnx-int8"):
             settings = Settings(
                 index_dir=Path(tmp) / runtime, encoder_runtime=runtime, model_cache_dir=models
             )
             with console.status(f"building the {runtime} index…"):
                 build(settings)
             indexes[runtime] = settings.index_dir
-        indexes["onnx"] = indexes["torch"]
+        indexes["onnx"] = indexes.get("torch", indexes["onnx-int8"])
         for round_ in range(args.rounds):
-            for variant in VARIANTS:
+            for variant in variants:
                 port = free_port()
                 server = start(variant, port=port, indexes=indexes, models=models)
                 try:
@@ -316,7 +347,7 @@ async def compare(args: argparse.Namespace) -> int:
                     ) as client:
                         ready = await wait_ready(client, seconds=args.wait)
                         if ready is None or ready.status_code != 200:
-                            console.print(f"[red]{variant} never became ready[/]")
+                            console.print(f"[red]{variant.name} never became ready[/]")
                             return 1
                         at_ready = rss_mb(server.pid)
                         peak = [at_ready]
@@ -333,7 +364,7 @@ async def compare(args: argparse.Namespace) -> int:
                         body = lambda q: {"query": q, "k": 5}  # noqa: E731
                         await drive(
                             client,
-                            name=variant,
+                            name=variant.name,
                             path="/v1/similar",
                             body=body,
                             queries=queries,
@@ -342,7 +373,7 @@ async def compare(args: argparse.Namespace) -> int:
                         )
                         run = await drive(
                             client,
-                            name=variant,
+                            name=variant.name,
                             path="/v1/similar",
                             body=body,
                             queries=queries,
@@ -351,9 +382,9 @@ async def compare(args: argparse.Namespace) -> int:
                         )
                         stop.set()
                         sampler.join()
-                        runs[variant].append((run, at_ready, max(peak)))
+                        runs[variant.name].append((run, at_ready, max(peak)))
                         console.print(
-                            f"round {round_ + 1} {variant}: {len(run.latencies) / run.wall:.1f} req/s"
+                            f"round {round_ + 1} {variant.name}: {len(run.latencies) / run.wall:.1f} req/s"
                         )
                 finally:
                     server.terminate()
@@ -367,7 +398,7 @@ async def compare(args: argparse.Namespace) -> int:
         "server",
         "errors",
         "req/s",
-        "× torch",
+        "× torch" if not args.tune else "× first",
         "p50 ms",
         "p95 ms",
         "p99 ms",
@@ -379,15 +410,15 @@ async def compare(args: argparse.Namespace) -> int:
         v: statistics.median(len(r.latencies) / r.wall for r, _, _ in rs) for v, rs in runs.items() if rs
     }
     failed = False
-    for variant, rs in runs.items():
+    for name, rs in runs.items():
         ms = [x * 1000 for r, _, _ in rs for x in r.latencies]
         errors = sum(sum(r.errors.values()) for r, _, _ in rs)
         failed |= errors > 0
         table.add_row(
-            variant if variant == "LangChain" else f"assistant serve, {variant}",
+            name if name == "LangChain" or args.tune else f"assistant serve, {name}",
             str(errors),
-            f"{rates[variant]:.1f}",
-            f"{rates[variant] / rates['torch']:.2f}",
+            f"{rates[name]:.1f}",
+            f"{rates[name] / rates[variants[0].name if args.tune else 'torch']:.2f}",
             f"{percentile(ms, 50):.0f}",
             f"{percentile(ms, 95):.0f}",
             f"{percentile(ms, 99):.0f}",
@@ -413,6 +444,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per request")
     parser.add_argument("--wait", type=float, default=120.0, help="seconds to wait for /readyz")
     parser.add_argument("--compare", action="store_true", help="start and compare the four variants")
+    parser.add_argument(
+        "--tune", action="store_true", help="with --compare: searches at once and workers, onnx-int8"
+    )
     parser.add_argument("--rounds", type=int, default=2, help="--compare: rounds over the variants")
     parser.add_argument("--langchain-server", type=int, help=argparse.SUPPRESS)
     return parser.parse_args()

@@ -79,8 +79,8 @@ def test_window_is_the_models_256_tokens_not_the_tokenizer_files_128(minilm: Enc
 
 
 def test_a_short_query_runs_on_its_own_tokens_not_padded_to_128(minilm: Encoder, models_dir: Path) -> None:
-    """tokenizer.json pads every text to 128 tokens; padding costs five times the work on a short query
-    and moves int8's activation scale, so the encoder turns it off."""
+    """tokenizer.json pads every text to 128 tokens; padding made query encoding four times slower and
+    moves int8's activation scale, so the encoder turns it off."""
     import onnxruntime as ort
     from tokenizers import Tokenizer
 
