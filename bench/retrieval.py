@@ -32,7 +32,7 @@ import tempfile
 import time
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -253,15 +253,27 @@ def cli_builds(labels_dir: Path, models_dir: Path, rounds: int) -> None:
     console.print(f"round by round, torch wall / onnx-int8 wall: {', '.join(f'{r:.2f}' for r in ratios)}")
 
 
-class PrecomputedEncoder:
-    """Serves build-time vectors from a text → vector table; stands in for the model during scale builds."""
+class SyntheticEncoder:
+    """Stands in for the model during scale builds: a passage's vector is the real vector of the corpus
+    passage it was cloned from plus seeded noise, looked up by a digest of its text."""
 
-    def __init__(self, table: dict[str, np.ndarray], *, like: Any) -> None:
-        self.table, self.id, self.dim = table, like.id, like.dim
+    def __init__(self, base: dict[int, np.ndarray], *, like: Any) -> None:
+        self.base, self.id, self.dim = base, like.id, like.dim
         self.runtime, self.quantization = like.runtime, like.quantization
+        self.source: dict[bytes, int] = {}
+        """Digest of a synthetic passage's text → the key of its corpus passage in ``base``."""
+
+    @staticmethod
+    def digest(text: str) -> bytes:
+        return hashlib.md5(text.encode()).digest()
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        return np.vstack([self.table[t] for t in texts])
+        rows = []
+        for text in texts:
+            key = self.digest(text)
+            noise = np.random.default_rng(int.from_bytes(key[:4], "big")).normal(0, 0.02, self.dim)
+            rows.append(self.base[self.source[key]] + noise)
+        return normalise(np.vstack(rows)).astype(np.float32)
 
 
 def synthetic_labels(base: LabelSet, n_labels: int, seed: int = 7) -> LabelSet:
@@ -273,7 +285,9 @@ def synthetic_labels(base: LabelSet, n_labels: int, seed: int = 7) -> LabelSet:
     for i in range(n_labels):
         src = base.labels[i % len(base.labels)]
         other = rng.choice(by_subtype[src.label.metadata.subtype])
-        raw = json.loads(json.dumps(src.raw))
+        raw = dict(src.raw)  # shallow: only the keys changed below are new objects
+        raw["analysis"] = dict(raw["analysis"])
+        raw["context"] = dict(raw.get("context") or {})
         raw["perf_observation"] = f"syn-{i:06d}"
         symptoms = list(src.label.symptoms) + list(other.label.symptoms)
         rng.shuffle(symptoms)
@@ -281,7 +295,7 @@ def synthetic_labels(base: LabelSet, n_labels: int, seed: int = 7) -> LabelSet:
         evidence = list(src.label.analysis.evidence) + list(other.label.analysis.evidence)
         rng.shuffle(evidence)
         raw["analysis"]["evidence"] = evidence[: max(2, len(evidence) // 2)]
-        raw.setdefault("context", {})["replica_group"] = f"group-{rng.randrange(10_000)}"
+        raw["context"]["replica_group"] = f"group-{rng.randrange(10_000)}"
         from assistant.labels import Label
 
         label = Label.model_validate(raw)
@@ -292,14 +306,8 @@ def synthetic_labels(base: LabelSet, n_labels: int, seed: int = 7) -> LabelSet:
     return out
 
 
-def scale_run(
-    n_passages: int, labels_dir: Path, queries_path: Path, models_dir: Path
-) -> list[dict[str, Any]]:
-    """One scale, in its own process: a synthetic index, queried with each FAISS index type (int8 queries)."""
-    import faiss
-
-    from assistant.index import IndexType, SearchParams, _set_search, dense_index
-
+def scale_build(n_passages: int, index_dir: Path, labels_dir: Path, models_dir: Path) -> None:
+    """A synthetic index of about ``n_passages`` (its own process: the build's peak is not the query's)."""
     base = load_labels(labels_dir)
     encoder = make_encoder("minilm", runtime="onnx-int8", cache_dir=models_dir, threads=2)
     base_passages = [p for x in base.labels for p in build_passages(x.label, x.raw)]
@@ -308,78 +316,86 @@ def scale_run(
         for p, v in zip(base_passages, encoder.encode([p.text for p in base_passages]), strict=True)
     }
     labels = synthetic_labels(base, n_passages // 3)
-    table: dict[str, np.ndarray] = {}
+    keys = {k: i for i, k in enumerate(base_vectors)}
+    encoder = SyntheticEncoder({keys[k]: v for k, v in base_vectors.items()}, like=encoder)
     for i, x in enumerate(labels.labels):
         src = base.labels[i % len(base.labels)].label.id
         for p in build_passages(x.label, x.raw):
-            noise = np.random.default_rng(int(hashlib.md5(p.text.encode()).hexdigest()[:8], 16)).normal(
-                0, 0.02, encoder.dim
-            )
-            table[p.text] = normalise((base_vectors[(src, p.kind)] + noise).reshape(1, -1))[0]
+            encoder.source[encoder.digest(p.text)] = keys[(src, p.kind)]
+    settings = Settings(
+        labels_dir=labels_dir, index_dir=index_dir, encoder="minilm", model_cache_dir=models_dir
+    )
+    build(settings, labels=labels, encoder=encoder)
+
+
+def scale_query(
+    index_dir: Path,
+    labels_dir: Path,
+    queries_path: Path,
+    models_dir: Path,
+    kinds: list[Literal["flat", "hnsw", "ivf"]],
+) -> list[dict[str, Any]]:
+    """Query a scale index with each FAISS index type (int8 queries), in a process of its own."""
+    import faiss
+
+    from assistant.index import IndexType, SearchParams, _set_search, dense_index
+
     queries = [q["query"] for q in load_queries(queries_path)] or ["pods OOMKilled after deploy"]
     results = []
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(
-            labels_dir=labels_dir, index_dir=Path(tmp) / "index", encoder="minilm", model_cache_dir=models_dir
+    settings = Settings(
+        labels_dir=labels_dir, index_dir=index_dir, encoder="minilm", model_cache_dir=models_dir
+    )
+    encoder = make_encoder("minilm", runtime="onnx-int8", cache_dir=models_dir)
+    assistant = Assistant.from_settings(settings, encoder=encoder)
+    flat = assistant.index.dense
+    matrix = flat.reconstruct_n(0, flat.ntotal)
+    query_vectors = [assistant.encoder.encode([q])[0] for q in queries]
+    exact = [set(r for r, _ in assistant.index.dense_search(v, settings.candidates)) for v in query_vectors]
+    for kind in kinds:
+        faiss.omp_set_num_threads(os.cpu_count() or 1)  # builds use every core, as `index build` does
+        t0 = time.perf_counter()
+        dense = (
+            flat if kind == "flat" else dense_index(matrix, dim=encoder.dim, index_type=IndexType(kind=kind))
         )
-        build(settings, labels=labels, encoder=PrecomputedEncoder(table, like=encoder))
-        del table
-        assistant = Assistant.from_settings(
-            settings, encoder=make_encoder("minilm", runtime="onnx-int8", cache_dir=models_dir)
-        )
-        flat = assistant.index.dense
-        matrix = flat.reconstruct_n(0, flat.ntotal)
-        query_vectors = [assistant.encoder.encode([q])[0] for q in queries]
-        exact = [
-            set(r for r, _ in assistant.index.dense_search(v, settings.candidates)) for v in query_vectors
+        built_s = time.perf_counter() - t0
+        faiss.omp_set_num_threads(1)  # one thread per query, as the service searches
+        _set_search(dense, SearchParams())
+        assistant.index.dense = dense
+        recall = [
+            len(exact[i] & {r for r, _ in assistant.index.dense_search(v, settings.candidates)})
+            / len(exact[i])
+            for i, v in enumerate(query_vectors)
         ]
-        for kind in ("flat", "hnsw", "ivf"):
-            faiss.omp_set_num_threads(os.cpu_count() or 1)  # builds use every core, as `index build` does
+        for q in queries[:5]:
+            assistant.similar(q)  # warm up
+        enc_t, dense_t, sparse_t, e2e_t = [], [], [], []
+        for q in queries:
             t0 = time.perf_counter()
-            dense = (
-                flat
-                if kind == "flat"
-                else dense_index(matrix, dim=encoder.dim, index_type=IndexType(kind=kind))
-            )
-            built_s = time.perf_counter() - t0
-            faiss.omp_set_num_threads(1)  # one thread per query, as the service searches
-            _set_search(dense, SearchParams())
-            assistant.index.dense = dense
-            recall = [
-                len(exact[i] & {r for r, _ in assistant.index.dense_search(v, settings.candidates)})
-                / len(exact[i])
-                for i, v in enumerate(query_vectors)
-            ]
-            for q in queries[:5]:
-                assistant.similar(q)  # warm up
-            enc_t, dense_t, sparse_t, e2e_t = [], [], [], []
-            for q in queries:
-                t0 = time.perf_counter()
-                vec = assistant.encoder.encode([q])[0]
-                t1 = time.perf_counter()
-                assistant.index.dense_search(vec, settings.candidates)
-                t2 = time.perf_counter()
-                assistant.index.sparse_search(q, settings.candidates)
-                t3 = time.perf_counter()
-                assistant.similar(q, k=5)
-                t4 = time.perf_counter()
-                enc_t.append(t1 - t0)
-                dense_t.append(t2 - t1)
-                sparse_t.append(t3 - t2)
-                e2e_t.append(t4 - t3)
-            results.append(
-                {
-                    "passages": flat.ntotal,
-                    "index": kind,
-                    "build_s": built_s,
-                    "recall": float(np.mean(recall)),
-                    "encode": enc_t,
-                    "dense": dense_t,
-                    "bm25": sparse_t,
-                    "e2e": e2e_t,
-                    "rss_mb": peak_rss_mb(),
-                }
-            )
+            vec = assistant.encoder.encode([q])[0]
+            t1 = time.perf_counter()
+            assistant.index.dense_search(vec, settings.candidates)
+            t2 = time.perf_counter()
+            assistant.index.sparse_search(q, settings.candidates)
+            t3 = time.perf_counter()
+            assistant.similar(q, k=5)
+            t4 = time.perf_counter()
+            enc_t.append(t1 - t0)
+            dense_t.append(t2 - t1)
+            sparse_t.append(t3 - t2)
+            e2e_t.append(t4 - t3)
+        results.append(
+            {
+                "passages": flat.ntotal,
+                "index": kind,
+                "build_s": built_s,
+                "recall": float(np.mean(recall)),
+                "encode": enc_t,
+                "dense": dense_t,
+                "bm25": sparse_t,
+                "e2e": e2e_t,
+                "rss_mb": peak_rss_mb(),
+            }
+        )
     return results
 
 
@@ -426,12 +442,26 @@ def main() -> None:
         "--cli-rounds", type=int, default=3, help="rounds of whole-process CLI builds (0: none)"
     )
     parser.add_argument("--models", type=Path, default=None, help="ONNX model cache (default: settings')")
-    parser.add_argument("--scale-worker", type=int, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--index-types",
+        nargs="+",
+        default=["flat", "hnsw", "ivf"],
+        choices=["flat", "hnsw", "ivf"],
+        help="FAISS indexes timed at each scale (HNSW takes most of the build time at 1M)",
+    )
+    parser.add_argument("--scale-build", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--scale-query", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--scale-dir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     args.models = args.models or Settings().models_dir
 
-    if args.scale_worker:
-        print(json.dumps(scale_run(args.scale_worker, args.labels, args.queries, args.models)))
+    if args.scale_build:
+        scale_build(args.scale_build, args.scale_dir, args.labels, args.models)
+        return
+    if args.scale_query:
+        print(
+            json.dumps(scale_query(args.scale_dir, args.labels, args.queries, args.models, args.index_types))
+        )
         return
     import platform
 
@@ -446,26 +476,20 @@ def main() -> None:
         with console.status("whole-process CLI builds…"):
             cli_builds(args.labels, args.models, args.cli_rounds)
     results = []
+    common = ["--labels", str(args.labels), "--queries", str(args.queries), "--models", str(args.models)]
+    common += ["--index-types", *args.index_types]
     for n in args.scales:
-        with console.status(f"scale run at {n:,} passages…"):
+        with tempfile.TemporaryDirectory() as tmp, console.status(f"scale run at {n:,} passages…"):
+            where = ["--scale-dir", str(Path(tmp) / "index"), *common]
+            subprocess.run([sys.executable, __file__, "--scale-build", str(n), *where], check=True)
             out = subprocess.run(
-                [
-                    sys.executable,
-                    __file__,
-                    "--scale-worker",
-                    str(n),
-                    "--labels",
-                    str(args.labels),
-                    "--queries",
-                    str(args.queries),
-                    "--models",
-                    str(args.models),
-                ],
+                [sys.executable, __file__, "--scale-query", "1", *where],
                 capture_output=True,
                 text=True,
                 check=True,
             )
         results.extend(json.loads(out.stdout.strip().splitlines()[-1]))
+        scale_table(results[-len(args.index_types) :])  # each scale as it finishes; all together at the end
     if results:
         scale_table(results)
 
