@@ -83,8 +83,10 @@ def test_etcd_example_credits_compaction_only_to_the_compaction_incident(corpus:
     assert compaction[0].incident_ids == ["perf-2025031603"]
     assert len(d.hypotheses) == 3, "the Helm Secrets and LIST storm incidents keep causes of their own"
     assert_causes_credited_to_their_incidents(corpus, d)
-    assert d.hypotheses[0] is compaction[0] and d.hypotheses[0].confidence > 0.5
-    assert all(h.confidence < 0.5 for h in d.hypotheses[1:]), "no three causes at about 0.9 each"
+    assert d.hypotheses[0] is compaction[0]
+    assert d.hypotheses[0].confidence > max(h.confidence for h in d.hypotheses[1:])
+    total = sum(h.confidence for h in d.hypotheses)
+    assert total <= 1.01, f"one seen-before chance shared out, not three causes at about 0.9 each: {total}"
     assert attribution_precision([d], root_causes={m.id: root_cause(corpus, m.id) for m in d.matches}) == 1.0
 
 
