@@ -139,7 +139,6 @@ class IncidentText:
 class QueryText:
     """What the rules read from a query, read once per query."""
 
-    text: str
     words: frozenset[str]
     order: dict[str, int]
     facets: tuple[FacetReading, ...]
@@ -150,7 +149,7 @@ class QueryText:
         order: dict[str, int] = {}
         for w in tokenize(query):
             order.setdefault(_stem(w), len(order))
-        return cls(query, _words(query), order, _read_facets(query), tuple(identifiers(query)))
+        return cls(_words(query), order, _read_facets(query), tuple(identifiers(query)))
 
 
 def _contradictions(query: QueryText, incident: IncidentText) -> list[str]:

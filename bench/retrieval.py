@@ -11,8 +11,8 @@ Prints four tables:
 Scale runs use synthetic labels cloned from the corpus (new ids, symptom/evidence lines mixed across
 labels of the same subtype). Their passage vectors are the corpus passages' real MiniLM vectors plus
 seeded noise, re-normalised: flat FAISS and BM25 costs depend on sizes and text, not on vector values,
-and embedding 100k passages would take most of an hour on 2 cores. Each scale runs in its own process
-so its peak RSS is its own.
+and embedding 100k passages would take most of an hour on 2 cores. Each scale is built in one process
+and queried in another, so the peak RSS reported is the querying process's own.
 
     .venv/bin/python bench/retrieval.py                              # corpus, CLI builds, 10k + 100k
     .venv/bin/python bench/retrieval.py --skip-corpus --cli-rounds 0 --scales 100000 1000000
@@ -450,7 +450,7 @@ def main() -> None:
         help="FAISS indexes timed at each scale (HNSW takes most of the build time at 1M)",
     )
     parser.add_argument("--scale-build", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--scale-query", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--scale-query", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--scale-dir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     args.models = args.models or Settings().models_dir
@@ -483,7 +483,7 @@ def main() -> None:
             where = ["--scale-dir", str(Path(tmp) / "index"), *common]
             subprocess.run([sys.executable, __file__, "--scale-build", str(n), *where], check=True)
             out = subprocess.run(
-                [sys.executable, __file__, "--scale-query", "1", *where],
+                [sys.executable, __file__, "--scale-query", *where],
                 capture_output=True,
                 text=True,
                 check=True,

@@ -25,6 +25,13 @@ class LiveServer:
         assert self.app.state.runtime.wait_loaded(timeout), "the index did not finish loading"
 
 
+def free_port() -> int:
+    """A port nothing listens on now (closed again on return)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 @contextmanager
 def serve(app: FastAPI) -> Iterator[LiveServer]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -20,6 +19,7 @@ import pytest
 from assistant.backends import BACKENDS, ChatMessage, create_chat_model
 from assistant.errors import BackendUnavailable
 from assistant.settings import Settings
+from tests.live_server import free_port
 
 from .diagnosis_support import assistant_over
 
@@ -185,10 +185,7 @@ def test_openai_errors_fall_back_with_a_clear_reason(
 
 
 def test_openai_endpoint_down(seed_dir: Path, tmp_path: Path) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]  # closed again when the block ends: nothing listens there
-    url = f"http://127.0.0.1:{port}/v1"
+    url = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
     d = assistant_over(seed_dir, tmp_path, **openai_settings(url)).diagnose(QUERY)
     assert d.backend == "extractive"
     assert d.fallback_reason and d.fallback_reason.startswith(f"openai failed: openai: cannot reach {url}")

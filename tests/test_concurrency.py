@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -18,6 +17,7 @@ import numpy as np
 from assistant.core import Assistant
 from assistant.encoders import Encoder, make_encoder
 from assistant.settings import Settings
+from tests.live_server import free_port
 
 
 class CountingEncoder:
@@ -57,12 +57,6 @@ def test_search_threads_bounds_the_searches_running_at_once(built: Settings) -> 
 
 def test_search_threads_defaults_to_the_cpus_the_process_may_use() -> None:
     assert Settings().search_threads == len(os.sched_getaffinity(0))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_serve_with_two_workers_answers_from_two_processes(built: Settings, tmp_path: Path) -> None:

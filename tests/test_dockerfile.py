@@ -8,7 +8,6 @@ import os
 import re
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ import pytest
 
 from assistant.settings import Settings
 from tests.conftest import ROOT
+from tests.live_server import free_port
 
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
 
@@ -36,12 +36,6 @@ def image_env() -> dict[str, str]:
             key, _, value = pair.partition("=")
             env[key] = value
     return env
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def venv_command(argv: list[str]) -> list[str]:
