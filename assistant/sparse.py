@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import bm25s
+import numpy as np
 
 _WORD = re.compile(r"[a-z0-9]+")
 _NUMBER_UNIT = re.compile(r"^(\d+)([a-z]+)$")
@@ -48,7 +49,12 @@ class SparseIndex:
     def search(self, text: str, n: int) -> list[tuple[int, float]]:
         """Top ``n`` (row, score) with a positive score."""
         tokens = [t for t in tokenize(text) if t in self._model.vocab_dict]
-        if not tokens or self.size == 0:
+        if not tokens or self.size == 0 or n < 1:
             return []
-        rows, scores = self._model.retrieve([tokens], k=min(n, self.size), show_progress=False, n_threads=0)
-        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if s > 0]
+        # Scores of every passage, then the top n by (score desc, row): bm25s' own ``retrieve`` does the
+        # same, with a progress bar and thread pool around it that cost more than the scoring here.
+        scores = self._model.get_scores(tokens)
+        n = min(n, self.size)
+        top = np.argpartition(-scores, n - 1)[:n] if n < self.size else np.arange(self.size)
+        ranked = sorted(top.tolist(), key=lambda r: (-scores[r], r))
+        return [(r, float(scores[r])) for r in ranked if scores[r] > 0]

@@ -64,17 +64,23 @@ class SubtypeClassifier:
         self._sums = {s: np.zeros(dim, dtype=np.float64) for s in self.subtypes}
         for incident, vector in self.incident_vector.items():
             self._sums[self.subtype_of[incident]] += vector
+        self._centroids = self._centroid_rows(self._sums)  # what a query without ``exclude`` uses
+
+    def _centroid_rows(self, sums: Mapping[str, np.ndarray]) -> tuple[list[str], np.ndarray]:
+        names = [s for s in self.subtypes if np.linalg.norm(sums[s]) > 1e-9]
+        return names, np.vstack([_unit(sums[s]) for s in names]) if names else np.zeros((0, 0))
 
     def probabilities(self, vector: np.ndarray, *, exclude: Collection[str] = ()) -> dict[str, float]:
-        sums = dict(self._sums)
-        for incident in exclude:
-            if incident in self.subtype_of:
-                s = self.subtype_of[incident]
-                sums[s] = sums[s] - self.incident_vector[incident]
-        names = [s for s in self.subtypes if np.linalg.norm(sums[s]) > 1e-9]
+        names, centroids = self._centroids
+        if any(incident in self.subtype_of for incident in exclude):
+            sums = dict(self._sums)
+            for incident in exclude:
+                if incident in self.subtype_of:
+                    s = self.subtype_of[incident]
+                    sums[s] = sums[s] - self.incident_vector[incident]
+            names, centroids = self._centroid_rows(sums)
         if not names:
             return {}
-        centroids = np.vstack([_unit(sums[s]) for s in names])
         logits = centroids @ np.asarray(vector, dtype=np.float64).reshape(-1) / self.TEMPERATURE
         weights = np.exp(logits - logits.max())
         weights /= weights.sum()

@@ -12,10 +12,14 @@ Scale runs use synthetic labels cloned from the corpus (new ids, symptom/evidenc
 labels of the same subtype). Their passage vectors are the corpus passages' real MiniLM vectors plus
 seeded noise, re-normalised: flat FAISS and BM25 costs depend on sizes and text, not on vector values,
 and embedding 100k passages would take most of an hour on 2 cores. Each scale is built in one process
-and queried in another, so the peak RSS reported is the querying process's own.
+and queried in another, so the peak RSS reported is the querying process's own. HNSW and IVF take their
+parameters from the service's settings (`ASSISTANT_HNSW_M`, `ASSISTANT_HNSW_EF_SEARCH`,
+`ASSISTANT_IVF_LISTS`, `ASSISTANT_IVF_PROBE`).
 
     .venv/bin/python bench/retrieval.py                              # corpus, CLI builds, 10k + 100k
     .venv/bin/python bench/retrieval.py --skip-corpus --cli-rounds 0 --scales 100000 1000000
+    ASSISTANT_IVF_LISTS=1024 .venv/bin/python bench/retrieval.py --skip-corpus --cli-rounds 0 \
+        --scales 1000000 --index-types flat ivf
 """
 
 from __future__ import annotations
@@ -355,11 +359,17 @@ def scale_query(
         faiss.omp_set_num_threads(os.cpu_count() or 1)  # builds use every core, as `index build` does
         t0 = time.perf_counter()
         dense = (
-            flat if kind == "flat" else dense_index(matrix, dim=encoder.dim, index_type=IndexType(kind=kind))
+            flat
+            if kind == "flat"
+            else dense_index(
+                matrix,
+                dim=encoder.dim,
+                index_type=IndexType(kind=kind, hnsw_m=settings.hnsw_m, ivf_lists=settings.ivf_lists),
+            )
         )
         built_s = time.perf_counter() - t0
         faiss.omp_set_num_threads(1)  # one thread per query, as the service searches
-        _set_search(dense, SearchParams())
+        _set_search(dense, SearchParams(hnsw_ef_search=settings.hnsw_ef_search, ivf_probe=settings.ivf_probe))
         assistant.index.dense = dense
         recall = [
             len(exact[i] & {r for r, _ in assistant.index.dense_search(v, settings.candidates)})
@@ -383,10 +393,15 @@ def scale_query(
             dense_t.append(t2 - t1)
             sparse_t.append(t3 - t2)
             e2e_t.append(t4 - t3)
+        params = {
+            "flat": "exact",
+            "hnsw": f"M {settings.hnsw_m}, ef {settings.hnsw_ef_search}",
+            "ivf": f"{dense.nlist if kind == 'ivf' else 0:,} lists, probe {settings.ivf_probe}",
+        }[kind]
         results.append(
             {
                 "passages": flat.ntotal,
-                "index": kind,
+                "index": f"{kind} ({params})",
                 "build_s": built_s,
                 "recall": float(np.mean(recall)),
                 "encode": enc_t,
@@ -424,7 +439,7 @@ def scale_table(results: list[dict[str, Any]]) -> None:
             f"{pct(r['bm25'], 50):.1f}",
             f"{pct(r['e2e'], 50):.1f}",
             f"{pct(r['e2e'], 95):.1f}",
-            "-" if r["index"] == "flat" else f"{r['build_s']:.1f}",
+            "-" if r["index"].startswith("flat") else f"{r['build_s']:.1f}",
             f"{r['rss_mb']:.0f}",
         )
     console.print(table)

@@ -13,7 +13,9 @@ Start the server first (`make run`, or `assistant serve`), then:
 `--compare` starts one server per variant itself (on 127.0.0.1, a free port each, one at a time and in
 rounds, so machine load hits them alike): `assistant serve` on each encoder runtime over an index built
 for it, and a LangChain FAISS vectorstore + HuggingFaceEmbeddings behind the same `/v1/similar`. It
-prints req/s, latency percentiles and server RSS at ready and under load (worker processes included).
+prints req/s (median and each round), latency percentiles, the server's CPU time per request (a
+capacity figure that does not depend on what the client costs) and server RSS at ready and under load
+(worker processes included).
 `--tune` runs the same comparison over how much one server runs at once: `ASSISTANT_SEARCH_THREADS`
 and `--workers`, on the default runtime.
 
@@ -53,7 +55,7 @@ FALLBACK_QUERIES = [
     "alertmanager sent 3000 pages in ten minutes, most of them duplicates",
 ]
 
-console = Console(width=120)
+console = Console(width=170)
 
 
 @dataclass
@@ -62,6 +64,8 @@ class Run:
     latencies: list[float] = field(default_factory=list)
     errors: dict[str, int] = field(default_factory=dict)
     wall: float = 0.0
+    server_cpu: float = 0.0
+    """CPU seconds the server spent over the run (--compare only)."""
 
     def error(self, kind: str) -> None:
         self.errors[kind] = self.errors.get(kind, 0) + 1
@@ -206,18 +210,40 @@ async def main(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def rss_mb(pid: int) -> float:
-    """Resident memory of the process and its children (a server's worker processes)."""
-    total = 0.0
+def process_tree(pid: int) -> list[int]:
+    """The process and its live descendants (a server's worker processes)."""
+    pids = [pid]
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                total += int(line.split()[1]) / 1024
         for task in Path(f"/proc/{pid}/task").iterdir():
             for child in (task / "children").read_text().split():
-                total += rss_mb(int(child))
+                pids += process_tree(int(child))
     except OSError:
         pass
+    return pids
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of the process and its worker processes."""
+    total = 0.0
+    for p in process_tree(pid):
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) / 1024
+        except OSError:
+            pass
+    return total
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time used so far by the process and its worker processes."""
+    total = 0.0
+    for p in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
     return total
 
 
@@ -371,6 +397,7 @@ async def compare(args: argparse.Namespace) -> int:
                             requests=20,
                             concurrency=4,
                         )
+                        cpu_before = cpu_seconds(server.pid)
                         run = await drive(
                             client,
                             name=variant.name,
@@ -380,6 +407,7 @@ async def compare(args: argparse.Namespace) -> int:
                             requests=args.requests,
                             concurrency=args.concurrency,
                         )
+                        run.server_cpu = cpu_seconds(server.pid) - cpu_before
                         stop.set()
                         sampler.join()
                         runs[variant.name].append((run, at_ready, max(peak)))
@@ -398,7 +426,10 @@ async def compare(args: argparse.Namespace) -> int:
         "server",
         "errors",
         "req/s",
+        "rounds",
         "× torch" if not args.tune else "× first",
+        "server CPU ms/req",
+        "× by CPU",
         "p50 ms",
         "p95 ms",
         "p99 ms",
@@ -409,6 +440,13 @@ async def compare(args: argparse.Namespace) -> int:
     rates = {
         v: statistics.median(len(r.latencies) / r.wall for r, _, _ in rs) for v, rs in runs.items() if rs
     }
+    # Server CPU per answered request: what the server would serve per core, whatever the client costs.
+    cpu_ms = {
+        v: statistics.median(1000 * r.server_cpu / max(1, len(r.latencies)) for r, _, _ in rs)
+        for v, rs in runs.items()
+        if rs
+    }
+    first = variants[0].name if args.tune else "torch"
     failed = False
     for name, rs in runs.items():
         ms = [x * 1000 for r, _, _ in rs for x in r.latencies]
@@ -418,7 +456,10 @@ async def compare(args: argparse.Namespace) -> int:
             name if name == "LangChain" or args.tune else f"assistant serve, {name}",
             str(errors),
             f"{rates[name]:.1f}",
-            f"{rates[name] / rates[variants[0].name if args.tune else 'torch']:.2f}",
+            ", ".join(f"{len(r.latencies) / r.wall:.0f}" for r, _, _ in rs),
+            f"{rates[name] / rates[first]:.2f}",
+            f"{cpu_ms[name]:.1f}",
+            f"{cpu_ms[first] / cpu_ms[name]:.2f}",
             f"{percentile(ms, 50):.0f}",
             f"{percentile(ms, 95):.0f}",
             f"{percentile(ms, 99):.0f}",

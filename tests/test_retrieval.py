@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.retrieval import group_by_incident, rrf
+from assistant.sparse import SparseIndex, tokenize
 
 
 def test_rrf_adds_reciprocal_ranks() -> None:
@@ -22,3 +23,29 @@ def test_group_keeps_one_match_per_incident_scored_by_best_passage() -> None:
     assert hits[0].rows == [0, 1]
     assert hits[0].score == pytest.approx(1.0)
     assert hits[0].similarity == pytest.approx(0.9)
+
+
+def test_bm25_ranks_by_score_then_row_and_keeps_only_positive_scores() -> None:
+    texts = [
+        "etcd fsync latency high",
+        "kafka consumer lag growing",
+        "etcd fsync latency high",  # ties row 0
+        "etcd compaction",
+        "dns timeouts",
+    ]
+    index = SparseIndex.build(texts)
+    hits = index.search("etcd fsync latency", 10)
+    assert [r for r, _ in hits] == [0, 2, 3]  # row 1 and 4 share no word: left out
+    assert hits[0][1] == pytest.approx(hits[1][1]) and hits[1][1] > hits[2][1] > 0
+    assert [r for r, _ in index.search("etcd fsync latency", 2)] == [0, 2]
+    assert index.search("nothing indexed here", 10) == []
+    assert index.search("etcd", 0) == []
+
+
+def test_bm25_top_n_is_bm25s_own_ranking() -> None:
+    texts = [f"service {i % 7} latency {i % 5} errors pod {i % 3} restart" for i in range(60)]
+    index = SparseIndex.build(texts)
+    tokens = tokenize("latency 3 errors pod 2 restart")
+    _, scores = index._model.retrieve([tokens], k=12, show_progress=False)
+    ours = index.search("latency 3 errors pod 2 restart", 12)
+    assert [s for _, s in ours] == pytest.approx([float(s) for s in scores[0]])

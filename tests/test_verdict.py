@@ -10,7 +10,7 @@ from assistant import Assistant
 from assistant.evaluation.dev_run import DevOutcome, DevRetrieved, verdict_block
 from assistant.evaluation.verdict_fit import dataset, fit, thresholds
 from assistant.reasons import contradictions, missing_terms, shared_symptoms
-from assistant.verdict import FIT_FEATURES, VerdictModel
+from assistant.verdict import FIT_FEATURES, SubtypeClassifier, VerdictModel
 
 README_QUERY = "checkout p99 went from 150 ms to 2.5 s after the deploy, pods OOMKilled"
 
@@ -123,3 +123,22 @@ def test_readme_example_is_not_yes_for_an_incident_that_contradicts_it(corpus: A
     assert any("OOMKilled" in c for m in contradicted for c in m.reasons.contradictions)
     assert all(m.same_problem is not None for m in result.matches)
     assert result.seen_before.reason
+
+
+def test_subtype_probabilities_follow_the_centroids_and_exclude_removes_incidents() -> None:
+    vectors = np.array([[1.0, 0.0, 0.0], [0.9, 0.1, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    classifier = SubtypeClassifier(
+        vectors=vectors,
+        incident_of=["a", "b", "c", "d"],
+        subtype_of={"a": "oom", "b": "oom", "c": "dns", "d": "disk"},
+    )
+    query = np.array([0.2, 1.0, 0.1])
+    probs = classifier.probabilities(query)
+    assert max(probs, key=probs.__getitem__) == "dns" and sum(probs.values()) == pytest.approx(1.0)
+    assert classifier.probabilities(query) == probs  # the cached centroids are not changed by a query
+    without_c = classifier.probabilities(query, exclude={"c"})
+    assert "dns" not in without_c and set(without_c) == {"oom", "disk"}
+    between = np.array([0.7, 0.7, 0.0])  # nearer the oom centroid than dns until b leaves it
+    assert classifier.probabilities(between)["oom"] > 0.8
+    assert classifier.probabilities(between, exclude={"b"})["oom"] == pytest.approx(0.5, abs=0.01)
+    assert classifier.probabilities(query, exclude={"unknown"}) == probs
