@@ -21,7 +21,8 @@ and `--workers`, on the default runtime.
 
 Queries cycle through eval/queries.jsonl (or a built-in list). Any non-2xx answer or transport error
 counts as an error; the script exits 1 if there was one. The client runs on the same machine as the
-server, so on a small box the numbers include the client's own CPU use.
+server, so on a small box the numbers include the client's own CPU use (aiohttp, about 0.7 ms a request
+here, against about 2 ms for httpx).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
+import aiohttp
 from rich.console import Console
 from rich.table import Table
 
@@ -85,7 +86,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def drive(
-    client: httpx.AsyncClient,
+    client: aiohttp.ClientSession,
     *,
     name: str,
     path: str,
@@ -102,13 +103,15 @@ async def drive(
             payload = body(queries[i % len(queries)])
             start = time.perf_counter()
             try:
-                response = await client.post(path, json=payload)
-            except httpx.HTTPError as exc:
+                async with client.post(path, json=payload) as response:
+                    await response.read()
+                    status = response.status
+            except (aiohttp.ClientError, TimeoutError) as exc:
                 run.error(type(exc).__name__)
                 return
             took = time.perf_counter() - start
-            if response.status_code // 100 != 2:
-                run.error(f"HTTP {response.status_code}")
+            if status // 100 != 2:
+                run.error(f"HTTP {status}")
                 return
             run.latencies.append(took)
 
@@ -118,33 +121,52 @@ async def drive(
     return run
 
 
-async def wait_ready(client: httpx.AsyncClient, *, seconds: float) -> httpx.Response | None:
-    """/readyz, polled while the server starts or loads its model."""
+@dataclass(frozen=True)
+class Ready:
+    status: int
+    text: str
+
+
+async def wait_ready(client: aiohttp.ClientSession, *, seconds: float) -> Ready | None:
+    """/readyz (status and body), polled while the server starts or loads its model."""
     deadline = time.monotonic() + seconds
     ready = None
     while time.monotonic() < deadline:
         try:
-            ready = await client.get("/readyz")
-        except httpx.TransportError:
+            async with client.get("/readyz") as response:
+                ready = Ready(response.status, await response.text())
+        except (aiohttp.ClientError, TimeoutError):
             ready = None
-        if ready is not None and ready.status_code == 200:
+        if ready is not None and ready.status == 200:
             break
         await asyncio.sleep(0.5)
     return ready
 
 
+def session(
+    url: str, *, concurrency: int, timeout: float, headers: dict[str, str] | None = None
+) -> aiohttp.ClientSession:
+    """The load client: aiohttp, about a third of httpx's CPU per request, so less of the two cores goes
+    to the client."""
+    return aiohttp.ClientSession(
+        base_url=url,
+        headers=headers,
+        connector=aiohttp.TCPConnector(limit=concurrency),
+        timeout=aiohttp.ClientTimeout(total=timeout),
+    )
+
+
 async def main(args: argparse.Namespace) -> int:
     headers = {"Authorization": f"Bearer {args.api_key}"} if args.api_key else {}
-    limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
     queries = load_queries(args.queries)
-    async with httpx.AsyncClient(
-        base_url=args.url, headers=headers, limits=limits, timeout=args.timeout
+    async with session(
+        args.url, concurrency=args.concurrency, timeout=args.timeout, headers=headers
     ) as client:
         ready = await wait_ready(client, seconds=args.wait)
-        if ready is None or ready.status_code != 200:
+        if ready is None or ready.status != 200:
             console.print(f"[red]server not ready at {args.url}:[/] {ready.text if ready else 'no answer'}")
             return 1
-        info = ready.json()["index"]
+        info = json.loads(ready.text)["index"]
         console.print(
             f"{args.url}: {info['incidents']} incidents, {info['passages']} passages, encoder "
             f"{info['encoder']}; {args.requests} requests per endpoint, {args.concurrency} in flight, "
@@ -365,14 +387,11 @@ async def compare(args: argparse.Namespace) -> int:
                 port = free_port()
                 server = start(variant, port=port, indexes=indexes, models=models)
                 try:
-                    limits = httpx.Limits(
-                        max_connections=args.concurrency, max_keepalive_connections=args.concurrency
-                    )
-                    async with httpx.AsyncClient(
-                        base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=args.timeout
+                    async with session(
+                        f"http://127.0.0.1:{port}", concurrency=args.concurrency, timeout=args.timeout
                     ) as client:
                         ready = await wait_ready(client, seconds=args.wait)
-                        if ready is None or ready.status_code != 200:
+                        if ready is None or ready.status != 200:
                             console.print(f"[red]{variant.name} never became ready[/]")
                             return 1
                         at_ready = rss_mb(server.pid)
