@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import math
 import os
@@ -244,29 +245,28 @@ def process_tree(pid: int) -> list[int]:
     return pids
 
 
+def proc_files(pid: int, name: str) -> list[str]:
+    """``/proc/<pid>/<name>`` of the process and of its worker processes still alive."""
+    texts = []
+    for p in process_tree(pid):
+        with contextlib.suppress(OSError):  # a process that exited meanwhile
+            texts.append(Path(f"/proc/{p}/{name}").read_text())
+    return texts
+
+
 def rss_mb(pid: int) -> float:
     """Resident memory of the process and its worker processes."""
-    total = 0.0
-    for p in process_tree(pid):
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) / 1024
-        except OSError:
-            pass
-    return total
+    lines = (line for text in proc_files(pid, "status") for line in text.splitlines())
+    return sum(int(line.split()[1]) / 1024 for line in lines if line.startswith("VmRSS:"))
 
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time used so far by the process and its worker processes."""
-    total = 0.0
-    for p in process_tree(pid):
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
-    return total
+    ticks = 0
+    for text in proc_files(pid, "stat"):
+        fields = text.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
