@@ -144,6 +144,8 @@ def test_deep_link_opens_the_incident(browser: Any, built: Settings) -> None:
         assert incident["root_cause"] in page.inner_text("#detail-body .root-cause")
         assert page.locator("#detail-body .fix li").count() == len(incident["fixes"]) > 0
         page.click("#detail-close")
+        # the dialog's close event, which restores the title, is dispatched after the click returns
+        page.wait_for_function("document.title === 'incident-assistant'", timeout=10_000)
         assert page.title() == "incident-assistant"
 
 
