@@ -12,9 +12,6 @@ import typer
 
 from ..backends import ChatModel, create_chat_model
 from ..errors import AssistantError
-from ..importing import SourceError, read_source, source_files
-from ..importing.draft import draft_label, suggest_id
-from ..importing.model_fill import fill
 from ..labels import load_labels, parse_label
 from ..prompts import Prompts
 from ..settings import Settings
@@ -93,6 +90,12 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
     ) -> None:
         """Turn post-mortems and issue threads into draft labels, and say what each could not fill."""
+        # Here, not at the top: the parsers (markdown-it, HTML, GitHub threads) are a tenth of every
+        # other command's start-up.
+        from ..importing import SourceError, read_source, source_files
+        from ..importing.draft import draft_label, suggest_id
+        from ..importing.model_fill import fill
+
         settings = settings_with()
         target = out or settings.labels_dir
         taxonomy, problems = load_taxonomy(settings.labels_dir)
