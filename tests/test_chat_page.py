@@ -144,9 +144,12 @@ def test_deep_link_opens_the_incident(browser: Any, built: Settings) -> None:
         assert incident["root_cause"] in page.inner_text("#detail-body .root-cause")
         assert page.locator("#detail-body .fix li").count() == len(incident["fixes"]) > 0
         page.click("#detail-close")
-        # the dialog's close event, which restores the title, is dispatched after the click returns
-        page.wait_for_function("document.title === 'incident-assistant'", timeout=10_000)
-        assert page.title() == "incident-assistant"
+        # The dialog's close event, which restores the title, is dispatched after the click returns:
+        # expect() retries until it holds (wait_for_function would evaluate a string, which the page's
+        # Content-Security-Policy forbids).
+        from playwright.sync_api import expect
+
+        expect(page).to_have_title("incident-assistant", timeout=10_000)
 
 
 def test_page_asks_for_the_api_key(browser: Any, built: Settings) -> None:
