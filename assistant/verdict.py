@@ -72,12 +72,12 @@ class SubtypeClassifier:
 
     def probabilities(self, vector: np.ndarray, *, exclude: Collection[str] = ()) -> dict[str, float]:
         names, centroids = self._centroids
-        if any(incident in self.subtype_of for incident in exclude):
+        excluded = [incident for incident in exclude if incident in self.subtype_of]
+        if excluded:
             sums = dict(self._sums)
-            for incident in exclude:
-                if incident in self.subtype_of:
-                    s = self.subtype_of[incident]
-                    sums[s] = sums[s] - self.incident_vector[incident]
+            for incident in excluded:
+                s = self.subtype_of[incident]
+                sums[s] = sums[s] - self.incident_vector[incident]
             names, centroids = self._centroid_rows(sums)
         if not names:
             return {}

@@ -393,15 +393,17 @@ def scale_query(
             dense_t.append(t2 - t1)
             sparse_t.append(t3 - t2)
             e2e_t.append(t4 - t3)
-        params = {
-            "flat": "exact",
-            "hnsw": f"M {settings.hnsw_m}, ef {settings.hnsw_ef_search}",
-            "ivf": f"{dense.nlist if kind == 'ivf' else 0:,} lists, probe {settings.ivf_probe}",
-        }[kind]
+        if kind == "hnsw":
+            params = f"M {settings.hnsw_m}, ef {settings.hnsw_ef_search}"
+        elif kind == "ivf":
+            params = f"{dense.nlist:,} lists, probe {settings.ivf_probe}"
+        else:
+            params = "exact"
         results.append(
             {
                 "passages": flat.ntotal,
-                "index": f"{kind} ({params})",
+                "index": kind,
+                "params": params,
                 "build_s": built_s,
                 "recall": float(np.mean(recall)),
                 "encode": enc_t,
@@ -432,14 +434,14 @@ def scale_table(results: list[dict[str, Any]]) -> None:
     for r in results:
         table.add_row(
             f"{r['passages']:,}",
-            r["index"],
+            f"{r['index']} ({r['params']})",
             f"{r['recall']:.3f}",
             f"{pct(r['encode'], 50):.1f}",
             f"{pct(r['dense'], 50):.2f}",
             f"{pct(r['bm25'], 50):.1f}",
             f"{pct(r['e2e'], 50):.1f}",
             f"{pct(r['e2e'], 95):.1f}",
-            "-" if r["index"].startswith("flat") else f"{r['build_s']:.1f}",
+            "-" if r["index"] == "flat" else f"{r['build_s']:.1f}",
             f"{r['rss_mb']:.0f}",
         )
     console.print(table)

@@ -72,6 +72,11 @@ class Run:
     def error(self, kind: str) -> None:
         self.errors[kind] = self.errors.get(kind, 0) + 1
 
+    @property
+    def rate(self) -> float:
+        """Answered requests per second of the run's wall time."""
+        return len(self.latencies) / self.wall
+
 
 def load_queries(path: Path) -> list[str]:
     if not path.exists():
@@ -219,7 +224,7 @@ async def main(args: argparse.Namespace) -> int:
             f"POST /v1/{run.name}",
             str(len(ms) + errors),
             str(errors) if not errors else f"[red]{errors}[/]",
-            f"{len(ms) / run.wall:.1f}",
+            f"{run.rate:.1f}",
             f"{statistics.fmean(ms):.1f}",
             f"{percentile(ms, 50):.1f}",
             f"{percentile(ms, 95):.1f}",
@@ -430,9 +435,7 @@ async def compare(args: argparse.Namespace) -> int:
                         stop.set()
                         sampler.join()
                         runs[variant.name].append((run, at_ready, max(peak)))
-                        console.print(
-                            f"round {round_ + 1} {variant.name}: {len(run.latencies) / run.wall:.1f} req/s"
-                        )
+                        console.print(f"round {round_ + 1} {variant.name}: {run.rate:.1f} req/s")
                 finally:
                     server.terminate()
                     server.wait(timeout=30)
@@ -456,9 +459,7 @@ async def compare(args: argparse.Namespace) -> int:
         "RSS under load MB",
     ):
         table.add_column(column, justify="left" if column == "server" else "right")
-    rates = {
-        v: statistics.median(len(r.latencies) / r.wall for r, _, _ in rs) for v, rs in runs.items() if rs
-    }
+    rates = {v: statistics.median(r.rate for r, _, _ in rs) for v, rs in runs.items() if rs}
     # Server CPU per answered request: what the server would serve per core, whatever the client costs.
     cpu_ms = {
         v: statistics.median(1000 * r.server_cpu / max(1, len(r.latencies)) for r, _, _ in rs)
@@ -475,7 +476,7 @@ async def compare(args: argparse.Namespace) -> int:
             name if name == "LangChain" or args.tune else f"assistant serve, {name}",
             str(errors),
             f"{rates[name]:.1f}",
-            ", ".join(f"{len(r.latencies) / r.wall:.0f}" for r, _, _ in rs),
+            ", ".join(f"{r.rate:.0f}" for r, _, _ in rs),
             f"{rates[name] / rates[first]:.2f}",
             f"{cpu_ms[name]:.1f}",
             f"{cpu_ms[first] / cpu_ms[name]:.2f}",

@@ -35,4 +35,4 @@ def test_bench_counts_every_request_and_fails_on_refused_answers(built: Settings
     requests, errors, rate = cells(row)[1:4]
     assert (requests, errors) == ("12", "0") and float(rate) > 0
     assert refused.returncode == 1
-    assert "HTTP 401" in refused.stdout and "'HTTP 401': 12" in refused.stdout
+    assert "'HTTP 401': 12" in refused.stdout
