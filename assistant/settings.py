@@ -66,10 +66,11 @@ class Settings(BaseSettings):
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
     default_k: int = Field(5, ge=1, le=50)
     search_threads: int = Field(
-        default_factory=lambda: len(os.sched_getaffinity(0)),
+        default_factory=lambda: len(os.sched_getaffinity(0)) + 1,
         ge=1,
-        description="Searches one process runs at once (default: its CPUs); more wait their turn. "
-        "A search is CPU-bound, so running more at once only makes each slower.",
+        description="Searches one process runs at once (default: its CPUs, plus one whose Python steps "
+        "run while the others encode); more wait their turn. A search is CPU-bound, so running many "
+        "more at once only makes each slower.",
     )
     max_query_chars: int = Field(4000, ge=16, description="Longer queries are rejected.")
 

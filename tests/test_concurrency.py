@@ -11,9 +11,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import anyio
 import httpx
 import numpy as np
 
+from assistant.api.metrics import Metrics
+from assistant.api.runtime import Runtime
 from assistant.core import Assistant
 from assistant.encoders import Encoder, make_encoder
 from assistant.settings import Settings
@@ -55,8 +58,44 @@ def test_search_threads_bounds_the_searches_running_at_once(built: Settings) -> 
     assert most_at_once(built, 8) > 2, "without the bound the 8 callers overlap"
 
 
-def test_search_threads_defaults_to_the_cpus_the_process_may_use() -> None:
-    assert Settings().search_threads == len(os.sched_getaffinity(0))
+def test_the_service_runs_search_threads_searches_at_once_in_arrival_order(built: Settings) -> None:
+    runtime = Runtime(built.model_copy(update={"search_threads": 2}), metrics=Metrics())
+    runtime.load()
+    lock = threading.Lock()
+    started: list[int] = []
+    active = most = 0
+
+    def work(i: int, assistant: Assistant) -> str:
+        nonlocal active, most
+        with lock:
+            started.append(i)
+            active += 1
+            most = max(most, active)
+        time.sleep(0.02)
+        with lock:
+            active -= 1
+        return assistant.similar(f"pods OOMKilled {i}").matches[0].id
+
+    async def requests() -> list[str]:
+        found = [""] * 10
+        async with anyio.create_task_group() as group:
+            for i in range(10):
+
+                async def one(i: int = i) -> None:
+                    found[i] = await runtime.search(lambda assistant: work(i, assistant))
+
+                group.start_soon(one)
+                await anyio.sleep(0.001)  # arrive one after the other
+        return found
+
+    found = anyio.run(requests)
+    assert all(found)
+    assert most == 2, "waiting requests must not hold a worker thread"
+    assert started == list(range(10)), "first come, first served"
+
+
+def test_search_threads_defaults_to_one_more_than_the_cpus_the_process_may_use() -> None:
+    assert Settings().search_threads == len(os.sched_getaffinity(0)) + 1
 
 
 def test_serve_with_two_workers_answers_from_two_processes(built: Settings, tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ def key_matches(given: str, keys: list[str]) -> bool:
     return found
 
 
-def require_api_key(
+async def require_api_key(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 ) -> None:
     keys: list[str] = request.app.state.runtime.settings.api_keys

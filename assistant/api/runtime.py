@@ -14,8 +14,11 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
+
+import anyio
 
 from ..core import Assistant
 from ..encoders import set_torch_threads, spec_of
@@ -29,6 +32,7 @@ from .metrics import Metrics
 
 log = logging.getLogger("assistant.api")
 
+T = TypeVar("T")
 State = Literal["loading", "ready", "failed"]
 Pointer = tuple[str, int]
 
@@ -70,6 +74,7 @@ class Runtime:
         self.refused: Refused | None = None
         self._lock = threading.Lock()
         self._loaded = threading.Event()
+        self._searches = anyio.CapacityLimiter(settings.search_threads)
 
     # -- loading ---------------------------------------------------------------------------------
 
@@ -226,3 +231,9 @@ class Runtime:
     def assistant(self) -> Assistant:
         """The loaded Assistant, or a 503 that says why not and what to run."""
         return self.live().assistant
+
+    async def search(self, run: Callable[[Assistant], T]) -> T:
+        """``run(assistant)`` in a worker thread, at most ``search_threads`` at once. The other requests
+        wait their turn on the event loop, first come first served, instead of as threads blocked
+        inside the search: at 50 requests in flight that halved p99 and saved CPU (README, Service)."""
+        return await anyio.to_thread.run_sync(lambda: run(self.assistant()), limiter=self._searches)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from fastapi.responses import Response
 
 from ...alerts import query_from_text
 from ...models import SimilarResult
@@ -15,10 +16,14 @@ router = APIRouter(prefix="/v1", tags=["search"], dependencies=[Authorized])
 
 
 @router.post("/similar", response_model=SimilarResult, responses=ERRORS)
-def similar(body: SimilarRequest, request: Request) -> SimilarResult:
+async def similar(body: SimilarRequest, request: Request) -> Response:
     """Most similar past incidents and the seen-before verdict (same JSON as `assistant similar --json`)."""
     runtime: Runtime = request.app.state.runtime
-    return runtime.assistant().similar(query_from_text(body.query), body.k, query_id=body.id)
+    result = await runtime.search(
+        lambda assistant: assistant.similar(query_from_text(body.query), body.k, query_id=body.id)
+    )
+    # Serialized here: returned as a model, FastAPI would validate it again in one more worker thread.
+    return Response(result.model_dump_json(), media_type="application/json")
 
 
 @router.get(
