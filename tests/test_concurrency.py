@@ -90,8 +90,9 @@ def test_the_service_runs_search_threads_searches_at_once_in_arrival_order(built
 
     found = anyio.run(requests)
     assert all(found)
-    assert most == 2, "waiting requests must not hold a worker thread"
-    assert started == list(range(10)), "first come, first served"
+    assert most == 2, "no more than search_threads run at once"
+    # First come, first served: two admitted together may start their threads in either order.
+    assert all(abs(position - i) <= 1 for position, i in enumerate(started)), started
 
 
 def test_search_threads_defaults_to_one_more_than_the_cpus_the_process_may_use() -> None:
