@@ -40,7 +40,7 @@ VOLUME ["/app/labels", "/app/index", "/app/data"]
 USER assistant
 # The bundled MiniLM exported to ONNX once, into the image (not a volume): the server runs it on ONNX
 # Runtime int8 and never imports torch, which is here only for this step.
-RUN python -m assistant.encoders.export
+RUN python -m assistant.search.encoders.export
 
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \

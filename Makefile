@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 
 # The bundled MiniLM exported to ONNX (fp32 and int8) into $ASSISTANT_DATA_DIR/models; a no-op once cached.
 install: $(STAMP)
-	$(PY) -m assistant.encoders.export
+	$(PY) -m assistant.search.encoders.export
 
 index: install
 	$(BIN)/assistant index build
@@ -33,6 +33,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: install
 	$(BIN)/ruff format .

@@ -63,3 +63,9 @@ class NotFound(AssistantError):
 
 class BackendUnavailable(AssistantError):
     """A configured model or endpoint cannot be used."""
+
+
+class NotReady(AssistantError):
+    """A server has not loaded its index yet, or the load failed; ``hint`` says what to run."""
+
+    hint = "retry shortly; /readyz says when the service is ready"

@@ -75,7 +75,7 @@ class Settings(BaseSettings):
     max_query_chars: int = Field(4000, ge=16, description="Longer queries are rejected.")
 
     # Seen-before verdict: the fitted model (features, weights, yes/maybe thresholds) that turns a match
-    # into its same-problem probability; default: the one shipped in assistant/verdict_model.json
+    # into its same-problem probability; default: the one shipped in assistant/search/verdict_model.json
     # (refit with `assistant eval fit-verdict`).
     verdict_model: Path | None = Field(None, description="Fitted seen-before model (JSON); default: bundled.")
     # Similarity → confidence curve of the extractive answer's hypotheses: logistic((sim - center) / scale).

@@ -37,8 +37,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from assistant import Assistant, Settings  # noqa: E402
-from assistant.core import build  # noqa: E402
-from assistant.models import Diagnosis  # noqa: E402
+from assistant.diagnosis.results import Diagnosis  # noqa: E402
+from assistant.service import build  # noqa: E402
 
 SEED_QUERIES = [  # the six seed labels, described in other words (as in tests/test_search.py)
     ("seed-1", "java service heap keeps climbing for days, GC can't free it, pods get OOM killed"),

@@ -46,10 +46,10 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.core import Assistant, build, settings_encoder  # noqa: E402
-from assistant.encoders import make_encoder, normalise  # noqa: E402
-from assistant.labels import LabelSet, LoadedLabel, load_labels  # noqa: E402
-from assistant.passages import build_passages  # noqa: E402
+from assistant.corpus.labels import LabelSet, LoadedLabel, load_labels  # noqa: E402
+from assistant.corpus.passages import build_passages  # noqa: E402
+from assistant.search.encoders import make_encoder, normalise  # noqa: E402
+from assistant.service import Assistant, build, settings_encoder  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 
 console = Console(width=150)
@@ -300,7 +300,7 @@ def synthetic_labels(base: LabelSet, n_labels: int, seed: int = 7) -> LabelSet:
         rng.shuffle(evidence)
         raw["analysis"]["evidence"] = evidence[: max(2, len(evidence) // 2)]
         raw["context"]["replica_group"] = f"group-{rng.randrange(10_000)}"
-        from assistant.labels import Label
+        from assistant.corpus.labels import Label
 
         label = Label.model_validate(raw)
         out.labels.append(
@@ -342,7 +342,7 @@ def scale_query(
     """Query a scale index with each FAISS index type (int8 queries), in a process of its own."""
     import faiss
 
-    from assistant.index import IndexType, SearchParams, _set_search, dense_index
+    from assistant.search.index import IndexType, SearchParams, _set_search, dense_index
 
     queries = [q["query"] for q in load_queries(queries_path)] or ["pods OOMKilled after deploy"]
     results = []

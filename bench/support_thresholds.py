@@ -12,10 +12,10 @@ import itertools
 import sys
 from pathlib import Path
 
-from assistant.backends.extractive import _actions
-from assistant.labels import load_labels
-from assistant.passages import build_passages
-from assistant.support import SAME_CAUSE, SUPPORTED, support, terms
+from assistant.corpus.labels import load_labels
+from assistant.corpus.passages import build_passages
+from assistant.diagnosis.extractive import _actions
+from assistant.diagnosis.support import SAME_CAUSE, SUPPORTED, support, terms
 
 
 def main() -> None:

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from assistant.api.app import create_app
-from assistant.core import Assistant, build
-from assistant.encoders import Encoder, make_encoder
-from assistant.encoders.torch_runtime import SentenceTransformerEncoder
+from assistant.search.encoders import Encoder, make_encoder
+from assistant.search.encoders.torch_runtime import SentenceTransformerEncoder
+from assistant.service import Assistant, build
 from assistant.settings import Settings
+from assistant.surfaces.server import create_app
 from tests.live_server import LiveServer, serve
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,7 +72,7 @@ def export_race(tmp_path_factory: pytest.TempPathFactory) -> ExportRace:
     """The bundled MiniLM exported to ONNX once per session, by two processes started together into
     the same empty cache (as two services starting on one volume would)."""
     cache_dir = tmp_path_factory.mktemp("models")
-    command = [sys.executable, "-m", "assistant.encoders.export", "--bundled", str(cache_dir)]
+    command = [sys.executable, "-m", "assistant.search.encoders.export", "--bundled", str(cache_dir)]
     procs = [
         subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)
     ]
@@ -120,7 +120,7 @@ def run_cli(
 ) -> subprocess.CompletedProcess[str]:
     """The ``assistant`` command in a subprocess, as a user runs it, with ``env`` added."""
     return subprocess.run(
-        [sys.executable, "-c", "from assistant.cli import main; main()", *args],
+        [sys.executable, "-c", "from assistant.surfaces.cli import main; main()", *args],
         env={**os.environ, **env},
         input=stdin,
         capture_output=True,

@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from assistant.api import create_app
 from assistant.settings import Settings
+from assistant.surfaces.server import create_app
 from tests.alert_payloads import CRASH_GROUP, KAFKA_GROUP, crashloop_alert, kafka_alert, payload
 from tests.live_server import LiveServer, serve
 from tests.slack_fake import FakeSlack, blocks_text

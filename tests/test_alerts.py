@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.alerts import (
+from assistant.sources.alerts import (
     AlertmanagerPayload,
     alerts_query,
     clean_alert_text,

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 
 from assistant import Assistant, Settings
-from assistant.citations import attribution_precision
-from assistant.core import build
-from assistant.encoders import Encoder
-from assistant.models import Diagnosis
-from assistant.support import same_cause, states
+from assistant.diagnosis.citations import attribution_precision
+from assistant.diagnosis.results import Diagnosis
+from assistant.diagnosis.support import same_cause, states
+from assistant.search.encoders import Encoder
+from assistant.service import build
 
 from .conftest import ROOT, SEED_IDS
 

@@ -11,10 +11,10 @@ import pytest
 from fastapi import APIRouter
 from typer.testing import CliRunner
 
-from assistant.api import create_app
-from assistant.cli import app as cli
-from assistant.core import build
+from assistant.service import build
 from assistant.settings import Settings
+from assistant.surfaces.cli import app as cli
+from assistant.surfaces.server import create_app
 from tests.live_server import LiveServer, serve
 
 

@@ -10,8 +10,8 @@ import httpx
 import openai
 import pytest
 
-from assistant.api import create_app
 from assistant.settings import Settings
+from assistant.surfaces.server import create_app
 from tests.live_server import LiveServer, serve
 
 KAFKA = "perf-2025031606"

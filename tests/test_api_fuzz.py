@@ -15,9 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assistant.api import create_app
-from assistant.core import build
+from assistant.service import build
 from assistant.settings import Settings
+from assistant.surfaces.server import create_app
 
 from .conftest import LABELS, seed_files
 from .live_server import serve

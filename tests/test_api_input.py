@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from assistant.api import create_app
 from assistant.settings import Settings
+from assistant.surfaces.server import create_app
 from tests.live_server import LiveServer, serve
 
 SURROGATE = "etcd \ud800 slow"

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from assistant.cli import app
 from assistant.settings import Settings
+from assistant.surfaces.cli import app
 
 from .conftest import run_cli as run
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from assistant.backends import BACKENDS, ChatMessage, create_chat_model
 from assistant.errors import BackendUnavailable
+from assistant.llm.chat import BACKENDS, ChatMessage, create_chat_model
 from assistant.settings import Settings
 from tests.live_server import free_port
 
@@ -29,9 +29,9 @@ QUERY = "order consumers falling behind on kafka, lag 200k, db pool maxed out"
 
 def test_backends_are_imported_only_when_chosen() -> None:
     code = (
-        "import sys, assistant, assistant.cli, assistant.diagnosis\n"
-        "heavy = [m for m in ('llama_cpp', 'langchain_openai', 'openai', 'assistant.backends.llamacpp',"
-        " 'assistant.backends.openai_api', 'assistant.backends.fake') if m in sys.modules]\n"
+        "import sys, assistant, assistant.surfaces.cli, assistant.diagnosis.pipeline\n"
+        "heavy = [m for m in ('llama_cpp', 'langchain_openai', 'openai', 'assistant.llm.llamacpp',"
+        " 'assistant.llm.openai_api', 'assistant.llm.fake') if m in sys.modules]\n"
         "print(heavy)"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)

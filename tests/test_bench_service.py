@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from assistant.api import create_app
 from assistant.settings import Settings
+from assistant.surfaces.server import create_app
 from tests.live_server import serve
 
 BENCH = Path(__file__).resolve().parent.parent / "bench" / "service.py"

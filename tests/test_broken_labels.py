@@ -10,10 +10,10 @@ from typing import Any
 import httpx
 import pytest
 
-from assistant.api import create_app
-from assistant.core import Assistant, build
-from assistant.labels import MAX_DEPTH, load_labels, parse_label
+from assistant.corpus.labels import MAX_DEPTH, load_labels, parse_label
+from assistant.service import Assistant, build
 from assistant.settings import Settings
+from assistant.surfaces.server import create_app
 
 from .conftest import run_cli, seed_files
 from .live_server import serve

@@ -15,10 +15,10 @@ import anyio
 import httpx
 import numpy as np
 
-from assistant.api.metrics import Metrics
-from assistant.api.runtime import Runtime
-from assistant.core import Assistant
-from assistant.encoders import Encoder, make_encoder
+from assistant.live import Runtime
+from assistant.metrics import Metrics
+from assistant.search.encoders import Encoder, make_encoder
+from assistant.service import Assistant
 from assistant.settings import Settings
 from tests.live_server import free_port
 
@@ -107,7 +107,7 @@ def test_serve_with_two_workers_answers_from_two_processes(built: Settings, tmp_
         "ASSISTANT_LABELS_DIR": str(built.labels_dir),
         "ASSISTANT_DATA_DIR": str(tmp_path / "data"),
     }
-    command = [sys.executable, "-c", "from assistant.cli import main; main()", "serve"]
+    command = [sys.executable, "-c", "from assistant.surfaces.cli import main; main()", "serve"]
     server = subprocess.Popen(
         [*command, "--port", str(port), "--workers", "2", "--index", str(built.index_dir)],
         env=env,

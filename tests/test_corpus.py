@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from assistant import Assistant
-from assistant.labels import load_labels
-from assistant.taxonomy import SUBTYPE_TO_CATEGORY, TAXONOMY
+from assistant.corpus.labels import load_labels
+from assistant.corpus.taxonomy import SUBTYPE_TO_CATEGORY, TAXONOMY
 
 from .conftest import LABELS, ROOT
 

@@ -10,9 +10,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from assistant.corpus.taxonomy import SUBTYPE_TO_CATEGORY, TAXONOMY
 from assistant.evaluation.cases import load_cases
 from assistant.evaluation.dev_run import dev_cases
-from assistant.taxonomy import SUBTYPE_TO_CATEGORY, TAXONOMY
 
 from .conftest import LABELS, ROOT
 

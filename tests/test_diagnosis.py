@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant
-from assistant.backends.fake import INVENTED, FakeChatModel
+from assistant.diagnosis.results import Diagnosis
 from assistant.errors import BackendUnavailable, QueryError
-from assistant.models import Diagnosis
+from assistant.llm.fake import INVENTED, FakeChatModel
 
 from .conftest import SEED_IDS
 from .diagnosis_support import assistant_over, inject

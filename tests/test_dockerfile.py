@@ -54,7 +54,7 @@ def test_dockerfile_shape() -> None:
     assert DOCKERFILE.splitlines()[0].startswith("#")
     assert "torch==2.13.0" in instruction("RUN")[1] and "whl/cpu" in instruction("RUN")[1]
     assert instruction("USER") == ["assistant"]
-    assert "python -m assistant.encoders.export" in instruction("RUN")  # the ONNX model, built in
+    assert "python -m assistant.search.encoders.export" in instruction("RUN")  # the ONNX model, built in
     assert instruction("EXPOSE") == ["8000"]
     assert image_env()["HF_HUB_OFFLINE"] == "1"
     # labels and index are mounted, not baked into the image
@@ -79,7 +79,7 @@ def test_image_commands_build_serve_and_pass_the_healthcheck(
         "ASSISTANT_ENCODER": encoder,
     }
     if encoder == "minilm":  # the image exports the model to ONNX at build time
-        export_step = venv_command(shlex.split("python -m assistant.encoders.export"))
+        export_step = venv_command(shlex.split("python -m assistant.search.encoders.export"))
         exported = subprocess.run(export_step, env=env, capture_output=True, text=True, timeout=900)
         assert exported.returncode == 0, exported.stderr
         assert list((tmp_path / "models").glob("*/model-int8.onnx"))

@@ -12,12 +12,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from assistant.core import Assistant, build
-from assistant.encoders import INT8, Encoder, EncoderSpec, encoder_spec, make_encoder
+from assistant.corpus.labels import load_labels
+from assistant.corpus.passages import build_passages
 from assistant.errors import BackendUnavailable, IndexMismatch
-from assistant.index import read_manifest
-from assistant.labels import load_labels
-from assistant.passages import build_passages
+from assistant.search.encoders import INT8, Encoder, EncoderSpec, encoder_spec, make_encoder
+from assistant.search.index import read_manifest
+from assistant.service import Assistant, build
 from assistant.settings import Settings
 from tests.conftest import LABELS, ROOT, ExportRace, run_cli
 
@@ -68,7 +68,7 @@ def test_one_text_and_a_batch_give_the_same_vectors(minilm: Encoder, texts: list
 def test_window_is_the_models_256_tokens_not_the_tokenizer_files_128(minilm: Encoder) -> None:
     from tokenizers import Tokenizer
 
-    from assistant.encoders.weights import bundled_path
+    from assistant.search.encoders.weights import bundled_path
 
     words = [f"service{i} latency" for i in range(120)]  # about 240 tokens
     tokenizer = Tokenizer.from_file(str(bundled_path() / "tokenizer.json"))
@@ -84,7 +84,7 @@ def test_a_short_query_runs_on_its_own_tokens_not_padded_to_128(minilm: Encoder,
     import onnxruntime as ort
     from tokenizers import Tokenizer
 
-    from assistant.encoders.weights import bundled_path
+    from assistant.search.encoders.weights import bundled_path
 
     query = "checkout p99 went from 150 ms to 2.5 s after the deploy, pods OOMKilled"
     tokenizer = Tokenizer.from_file(str(bundled_path() / "tokenizer.json"))
@@ -170,7 +170,7 @@ import atexit, json, sys
 HEAVY = {heavy!r}
 atexit.register(lambda: print("LOADED=" + json.dumps(sorted(
     m for m in sys.modules if m.split(".")[0] in HEAVY)), file=sys.stderr))
-from assistant.cli import main
+from assistant.surfaces.cli import main
 main()
 """
 
@@ -200,7 +200,7 @@ def test_cli_similar_never_imports_torch_or_langchain(corpus: Assistant, models_
 SERVER_PROBE = """
 import json, sys
 import httpx
-from assistant.api import create_app
+from assistant.surfaces.server import create_app
 from assistant.settings import Settings
 from tests.live_server import serve
 settings = Settings(index_dir={index!r}, labels_dir={labels!r}, model_cache_dir={models!r})

@@ -121,7 +121,7 @@ def test_feedback_store_missing_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_feedback_written_by_the_slack_store_exports(tmp_path: Path) -> None:
     """The table the Slack bot writes is the one the export reads (a schema change breaks this)."""
-    from assistant.slack.feedback import FeedbackStore
+    from assistant.surfaces.slack.feedback import FeedbackStore
 
     store = FeedbackStore.in_dir(tmp_path)
     matches = [{"id": "perf-1", "title": "pool", "score": 1.0, "similarity": 0.8}]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from assistant import Assistant
-from assistant.core import build
+from assistant.service import build
 from assistant.settings import Settings
 
 QUERY = "order consumers falling behind on kafka, lag 200k, db pool maxed out"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assistant.encoders import FakeEncoder
 from assistant.evaluation.answer_metrics import (
     best,
     citation_recall,
@@ -35,6 +34,7 @@ from assistant.evaluation.ranking import (
 )
 from assistant.evaluation.support import best_similarity, context_units, embedding_support
 from assistant.evaluation.text import claims, content_terms, sentences, stem
+from assistant.search.encoders import FakeEncoder
 
 RANKED = ["a", "b", "c", "d"]
 
@@ -237,7 +237,7 @@ def test_gold_root_cause_and_resolution_items() -> None:
 def test_one_torch_thread_restores_the_thread_count() -> None:
     import torch
 
-    from assistant.encoders import one_torch_thread
+    from assistant.search.encoders import one_torch_thread
 
     before = torch.get_num_threads()
     torch.set_num_threads(2)

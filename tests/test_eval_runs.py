@@ -12,14 +12,14 @@ import pytest
 from typer.testing import CliRunner
 
 from assistant import Assistant
-from assistant.cli import app
-from assistant.core import build
 from assistant.evaluation import runner
 from assistant.evaluation.answers_run import AnswerScorer, ScoringOptions
 from assistant.evaluation.cases import AnswerRecord, GoldCase, load_cases
 from assistant.evaluation.nli import OverlapEntailment
 from assistant.evaluation.reports import write_run
+from assistant.service import build
 from assistant.settings import Settings
+from assistant.surfaces.cli import app
 
 from .test_eval_judge import FakeOpenAI
 

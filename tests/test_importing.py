@@ -8,14 +8,14 @@ from typing import Any
 
 import pytest
 
-from assistant.backends.fake import FakeChatModel
-from assistant.importing import SourceError, read_source
-from assistant.importing.draft import TODO_ROOT_CAUSE, TODO_SYMPTOMS, draft_label
-from assistant.importing.infer import find_metrics
-from assistant.importing.model_fill import fill
-from assistant.labels import parse_label
-from assistant.prompts import Prompts
-from assistant.taxonomy import BUILTIN
+from assistant.corpus.labels import parse_label
+from assistant.corpus.taxonomy import BUILTIN
+from assistant.diagnosis.prompts import Prompts
+from assistant.llm.fake import FakeChatModel
+from assistant.sources.importing import SourceError, read_source
+from assistant.sources.importing.draft import TODO_ROOT_CAUSE, TODO_SYMPTOMS, draft_label
+from assistant.sources.importing.infer import find_metrics
+from assistant.sources.importing.model_fill import fill
 
 DATA = Path(__file__).parent / "data" / "postmortems"
 

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from assistant import Assistant
-from assistant.core import build
-from assistant.encoders import FakeEncoder
+from assistant.corpus.labels import load_labels
 from assistant.errors import IndexCorrupt, IndexMismatch, IndexMissing
-from assistant.index import load_current
-from assistant.labels import load_labels
+from assistant.search.encoders import FakeEncoder
+from assistant.search.index import load_current
+from assistant.service import build
 from assistant.settings import Settings
 
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import httpx
 
-from assistant.api import create_app
-from assistant.core import build
-from assistant.index import current_dir
+from assistant.search.index import current_dir
+from assistant.service import build
 from assistant.settings import Settings
+from assistant.surfaces.server import create_app
 
 from .live_server import LiveServer, serve
 

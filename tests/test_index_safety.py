@@ -14,10 +14,10 @@ from pathlib import Path
 
 import httpx
 
-from assistant.api import create_app
-from assistant.core import build
-from assistant.index import BuildReport, build_lock, current_dir, load_current
+from assistant.search.index import BuildReport, build_lock, current_dir, load_current
+from assistant.service import build
 from assistant.settings import Settings
+from assistant.surfaces.server import create_app
 
 from .conftest import LABELS
 from .live_server import serve
@@ -25,7 +25,7 @@ from .live_server import serve
 
 def cli(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-c", "from assistant.cli import main; main()", *args],
+        [sys.executable, "-c", "from assistant.surfaces.cli import main; main()", *args],
         env={**os.environ, **env},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

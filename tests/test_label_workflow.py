@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from assistant.cli import app
-from assistant.labels import load_labels, parse_label
+from assistant.corpus.labels import load_labels, parse_label
+from assistant.corpus.taxonomy import load_taxonomy
 from assistant.settings import Settings
-from assistant.taxonomy import load_taxonomy
+from assistant.surfaces.cli import app
 
 from .conftest import run_cli as run
 from .conftest import seed_files

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.labels import Label, label_schema, load_labels, parse_label
-from assistant.taxonomy import TAXONOMY, infer_subtype
+from assistant.corpus.labels import Label, label_schema, load_labels, parse_label
+from assistant.corpus.taxonomy import TAXONOMY, infer_subtype
 
 from .conftest import LABELS, ROOT, SEED_IDS, seed_files
 

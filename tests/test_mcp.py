@@ -12,9 +12,10 @@ import httpx2
 from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
-from assistant.api import create_app
-from assistant.models import Diagnosis, SimilarResult
+from assistant.diagnosis.results import Diagnosis
+from assistant.search.results import SimilarResult
 from assistant.settings import Settings
+from assistant.surfaces.server import create_app
 from tests.live_server import serve
 
 KAFKA = "perf-2025031606"
@@ -74,7 +75,7 @@ def test_tools_over_stdio(built: Settings) -> None:
         "PATH": os.environ.get("PATH", ""),
     }
     params = StdioServerParameters(
-        command=sys.executable, args=["-c", "from assistant.cli import main; main()", "mcp"], env=env
+        command=sys.executable, args=["-c", "from assistant.surfaces.cli import main; main()", "mcp"], env=env
     )
 
     async def run() -> dict[str, Any]:

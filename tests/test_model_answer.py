@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from assistant.citations import CitationChecker
-from assistant.model_answer import (
+from assistant.corpus.passages import Passage
+from assistant.diagnosis.citations import CitationChecker
+from assistant.diagnosis.model_answer import (
     DraftAnswer,
     DraftHypothesis,
     DraftResolution,
@@ -17,7 +18,6 @@ from assistant.model_answer import (
     parse_answer,
     read_json_object,
 )
-from assistant.passages import Passage
 
 GOOD = {
     "summary": 'Looks like [perf-1] again: "pool" leak.\nCheck it.',

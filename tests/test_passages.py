@@ -3,8 +3,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from assistant.labels import parse_label
-from assistant.passages import build_passages, render_metrics
+from assistant.corpus.labels import parse_label
+from assistant.corpus.passages import build_passages, render_metrics
 
 from .conftest import seed_files
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.backends.fake import BLOCK_HEADER
-from assistant.prompts import DIAGNOSIS, PASSAGES, SYSTEM, PromptError, Prompts, quote
+from assistant.diagnosis.prompts import DIAGNOSIS, PASSAGES, SYSTEM, PromptError, Prompts, quote
+from assistant.llm.fake import BLOCK_HEADER
 
 from .diagnosis_support import INJECTION, assistant_over, inject
 

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.retrieval import group_by_incident, rrf
-from assistant.sparse import SparseIndex, tokenize
+from assistant.search.fusion import group_by_incident, rrf
+from assistant.search.sparse import SparseIndex, tokenize
 
 
 def test_rrf_adds_reciprocal_ranks() -> None:

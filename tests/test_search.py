@@ -5,11 +5,11 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant
-from assistant.core import build
-from assistant.encoders import Encoder
 from assistant.errors import NotFound, QueryError
-from assistant.retriever import IncidentRetriever
+from assistant.search.encoders import Encoder
+from assistant.service import build
 from assistant.settings import Settings
+from assistant.surfaces.langchain import IncidentRetriever
 
 
 @pytest.fixture(scope="module")

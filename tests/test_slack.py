@@ -19,10 +19,10 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 
 from assistant import Assistant, Settings
-from assistant.core import build
-from assistant.slack.app import create_slack_app
-from assistant.slack.feedback import FeedbackStore
-from assistant.slack.http import create_slack_http_app
+from assistant.service import build
+from assistant.surfaces.slack.app import create_slack_app
+from assistant.surfaces.slack.feedback import FeedbackStore
+from assistant.surfaces.slack.http import create_slack_http_app
 
 from .conftest import LABELS, seed_files
 from .live_server import serve
@@ -453,7 +453,7 @@ def test_core_errors_become_a_slack_message(
 
 
 def test_the_service_serves_the_bot_at_slack_events(seed_dir: Path, fake: FakeSlack, tmp_path: Path) -> None:
-    from assistant.api import create_app
+    from assistant.surfaces.server import create_app
 
     settings = Settings(
         labels_dir=seed_dir,
@@ -555,7 +555,7 @@ def endpoint(mode: str, settings: Settings, assistant: Assistant) -> Iterator[st
             yield live.url + "/slack/events"
         executor.shutdown(wait=True)
     else:
-        from assistant.api import create_app
+        from assistant.surfaces.server import create_app
 
         with serve(create_app(settings)) as live:
             live.wait_loaded()

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant, Settings
-from assistant.core import build
-from assistant.slack.app import create_slack_app
-from assistant.slack.socket_mode import socket_mode_handler
+from assistant.service import build
+from assistant.surfaces.slack.app import create_slack_app
+from assistant.surfaces.slack.socket_mode import socket_mode_handler
 
 from .slack_fake import BOT_USER, TEAM, FakeSlack, FakeSocketMode, blocks_text
 

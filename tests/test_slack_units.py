@@ -16,17 +16,17 @@ import yaml
 from slack_sdk.models.blocks import Block
 from typer.testing import CliRunner
 
-from assistant.cli import app as cli
-from assistant.incident_facts import IncidentFacts, incident_facts
-from assistant.models import Match, PassageHit, SeenBefore
+from assistant.corpus.facts import IncidentFacts, incident_facts
+from assistant.search.results import Match, PassageHit, SeenBefore
 from assistant.settings import Settings
-from assistant.slack.answer import Answer, Card, compose_query
-from assistant.slack.app import SlackNotConfigured
-from assistant.slack.blocks import MAX_BLOCKS, TOTAL_CHARS, answer_message, block_chars
-from assistant.slack.dedupe import EventLog
-from assistant.slack.feedback import FeedbackStore
-from assistant.slack.handlers import COMMAND, SHORTCUT
-from assistant.slack.text import clip, escape, message_text, to_plain
+from assistant.surfaces.cli import app as cli
+from assistant.surfaces.slack.answer import Answer, Card, compose_query
+from assistant.surfaces.slack.app import SlackNotConfigured
+from assistant.surfaces.slack.blocks import MAX_BLOCKS, TOTAL_CHARS, answer_message, block_chars
+from assistant.surfaces.slack.dedupe import EventLog
+from assistant.surfaces.slack.feedback import FeedbackStore
+from assistant.surfaces.slack.handlers import COMMAND, SHORTCUT
+from assistant.surfaces.slack.text import clip, escape, message_text, to_plain
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -242,7 +242,7 @@ def test_cli_names_the_missing_setting_before_loading_anything(
 def test_cli_missing_token_is_one_line_and_exit_2(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if "SLACK" not in k}
     done = subprocess.run(
-        [sys.executable, "-c", "from assistant.cli import main; main()", "slack", "--socket"],
+        [sys.executable, "-c", "from assistant.surfaces.cli import main; main()", "slack", "--socket"],
         env=env,
         capture_output=True,
         text=True,

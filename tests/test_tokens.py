@@ -8,8 +8,8 @@ import sys
 import textwrap
 from pathlib import Path
 
-from assistant.budget import SAFETY, fit, passage_budget
-from assistant.tokens import (
+from assistant.diagnosis.budget import SAFETY, fit, passage_budget
+from assistant.diagnosis.tokens import (
     BLOB_URLS,
     EXPECTED_SHA256,
     TokenCounter,
@@ -70,7 +70,7 @@ def test_tiktoken_works_with_the_network_unavailable(tmp_path: Path) -> None:
             raise SystemExit("tiktoken loaded an encoding without cache or network")
 
         from pathlib import Path
-        from assistant.tokens import TokenCounter, load_encoding
+        from assistant.diagnosis.tokens import TokenCounter, load_encoding
         enc = load_encoding(Path({str(seeded)!r}))
         assert enc.encode("hello world") == [15339, 1917], enc.encode("hello world")
         assert os.environ["TIKTOKEN_CACHE_DIR"] == {str(seeded)!r}

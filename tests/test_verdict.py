@@ -9,8 +9,8 @@ import pytest
 from assistant import Assistant
 from assistant.evaluation.dev_run import DevOutcome, DevRetrieved, verdict_block
 from assistant.evaluation.verdict_fit import dataset, fit, thresholds
-from assistant.reasons import contradictions, missing_terms, shared_symptoms
-from assistant.verdict import FIT_FEATURES, SubtypeClassifier, VerdictModel
+from assistant.search.reasons import contradictions, missing_terms, shared_symptoms
+from assistant.search.verdict import FIT_FEATURES, SubtypeClassifier, VerdictModel
 
 README_QUERY = "checkout p99 went from 150 ms to 2.5 s after the deploy, pods OOMKilled"
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
-from .text import content_terms
+from assistant.evaluation.text import content_terms
 
 
 def citation_validity(

@@ -8,10 +8,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..core import Assistant
-from ..encoders import one_torch_thread
-from ..labels import indexed_label
-from .answer_metrics import (
+from assistant.corpus.labels import indexed_label
+from assistant.evaluation.answer_metrics import (
     best,
     citation_recall,
     citation_validity,
@@ -20,18 +18,26 @@ from .answer_metrics import (
     key_term_recall,
     mean,
 )
-from .cases import AnswerRecord, GoldCase
-from .citations import find_cited
-from .gold import resolution_items, root_cause
-from .judge import JudgeVerdict
-from .latency import latency_summary
-from .results import AnswerOutcome
-from .retrieval_run import rounded, seen_before_block
-from .support import CachedEncoder, Entailment, context_units, embedding_support, entailment_support
-from .text import claims, sentences
+from assistant.evaluation.cases import AnswerRecord, GoldCase
+from assistant.evaluation.citations import find_cited
+from assistant.evaluation.gold import resolution_items, root_cause
+from assistant.evaluation.judge import JudgeVerdict
+from assistant.evaluation.latency import latency_summary
+from assistant.evaluation.results import AnswerOutcome
+from assistant.evaluation.retrieval_run import rounded, seen_before_block
+from assistant.evaluation.support import (
+    CachedEncoder,
+    Entailment,
+    context_units,
+    embedding_support,
+    entailment_support,
+)
+from assistant.evaluation.text import claims, sentences
+from assistant.search.encoders import one_torch_thread
+from assistant.service import Assistant
 
 if TYPE_CHECKING:
-    from ..models import Diagnosis
+    from assistant.diagnosis.results import Diagnosis
 
 Progress = Callable[[int, int], None]
 METRICS = (

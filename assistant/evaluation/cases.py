@@ -11,7 +11,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..errors import AssistantError
+from assistant.errors import AssistantError
 
 
 class EvalDataError(AssistantError):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .cases import EvalDataError
+from assistant.evaluation.cases import EvalDataError
 
 SKIP = ("worst_misses", "false_seen_before", "worst_answers", "reliability", "unmatched")
 

@@ -14,15 +14,15 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel
 
-from ..core import Assistant
-from ..encoders import one_torch_thread
-from .answer_metrics import mean
-from .calibration import auroc
-from .cases import GoldCase
-from .gold import root_cause
-from .latency import latency_summary
-from .results import Retrieved
-from .retrieval_run import loo_query, rounded
+from assistant.evaluation.answer_metrics import mean
+from assistant.evaluation.calibration import auroc
+from assistant.evaluation.cases import GoldCase
+from assistant.evaluation.gold import root_cause
+from assistant.evaluation.latency import latency_summary
+from assistant.evaluation.results import Retrieved
+from assistant.evaluation.retrieval_run import loo_query, rounded
+from assistant.search.encoders import one_torch_thread
+from assistant.service import Assistant
 
 Progress = Callable[[int, int], None]
 DEPTH = 10
@@ -263,8 +263,8 @@ def attribution(assistant: Assistant, cases: Sequence[DevCase], *, k: int = 5) -
     """The extractive diagnosis of every case: attribution precision (share of (hypothesis, cited
     incident) pairs whose incident's own root cause states that cause, ``citations.attribution_precision``)
     and how many cited pairs the support check dropped."""
-    from ..backends.extractive import root_cause
-    from ..citations import attribution_precision
+    from assistant.diagnosis.citations import attribution_precision
+    from assistant.diagnosis.extractive import root_cause
 
     diagnoses = [assistant.diagnose(c.query, k=k, backend="extractive") for c in cases]
     causes = {i: root_cause(r) for i, r in assistant.index.incidents.items()}

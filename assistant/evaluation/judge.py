@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import httpx
 
-from ..errors import BackendUnavailable
-from ..prompts import Prompts
+from assistant.diagnosis.prompts import Prompts
+from assistant.errors import BackendUnavailable
 
 TEMPLATE = "eval_judge.j2"
 SCORES = {"correct": 1.0, "partly_correct": 0.5, "related": 0.25, "wrong": 0.0}

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..errors import BackendUnavailable
-from .support import Entailment
-from .text import content_terms
+from assistant.errors import BackendUnavailable
+from assistant.evaluation.support import Entailment
+from assistant.evaluation.text import content_terms
 
 FAKE = "fake"
 

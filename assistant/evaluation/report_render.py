@@ -6,7 +6,7 @@ import base64
 import html
 from collections.abc import Sequence
 
-from .report_tables import Report, Table
+from assistant.evaluation.report_tables import Report, Table
 
 CSS = """
 body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#222;padding:0 1rem}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .results import EvalRun
+from assistant.evaluation.results import EvalRun
 
 RANKING_COLUMNS = ("n", "recall@5", "hit@5", "mrr", "ndcg@10", "category_hit@3", "subtype_hit@5")
 LOO_COLUMNS = ("n", "subtype_hit@1", "subtype_hit@3", "subtype_hit@5", "subtype_mrr", "category_hit@3")

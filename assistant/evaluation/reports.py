@@ -6,16 +6,16 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .cases import write_jsonl
-from .report_render import to_html, to_markdown
-from .report_tables import build_report
-from .results import EvalRun
+from assistant.evaluation.cases import write_jsonl
+from assistant.evaluation.report_render import to_html, to_markdown
+from assistant.evaluation.report_tables import build_report
+from assistant.evaluation.results import EvalRun
 
 Figure = tuple[str, bytes]
 
 
 def figures(run: EvalRun) -> list[Figure]:
-    from . import plots
+    from assistant.evaluation import plots
 
     m = run.metrics
     out: list[Figure] = []

@@ -7,7 +7,7 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, Field
 
-from ..models import Match
+from assistant.search.results import Match
 
 Mode = Literal["retrieval", "loo", "dev", "answers", "diagnose"]
 

@@ -7,17 +7,29 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..core import Assistant
-from ..encoders import one_torch_thread
-from ..labels import indexed_label
-from ..models import SimilarResult
-from ..passages import build_passages
-from .answer_metrics import mean
-from .calibration import auroc, expected_calibration_error, reliability_table, verdict_accuracy
-from .cases import GoldCase
-from .latency import latency_summary
-from .ranking import first_relevant_rank, hit_at_k, label_hit_at_k, ndcg_at_k, recall_at_k, reciprocal_rank
-from .results import QueryOutcome, Retrieved
+from assistant.corpus.labels import indexed_label
+from assistant.corpus.passages import build_passages
+from assistant.evaluation.answer_metrics import mean
+from assistant.evaluation.calibration import (
+    auroc,
+    expected_calibration_error,
+    reliability_table,
+    verdict_accuracy,
+)
+from assistant.evaluation.cases import GoldCase
+from assistant.evaluation.latency import latency_summary
+from assistant.evaluation.ranking import (
+    first_relevant_rank,
+    hit_at_k,
+    label_hit_at_k,
+    ndcg_at_k,
+    recall_at_k,
+    reciprocal_rank,
+)
+from assistant.evaluation.results import QueryOutcome, Retrieved
+from assistant.search.encoders import one_torch_thread
+from assistant.search.results import SimilarResult
+from assistant.service import Assistant
 
 Progress = Callable[[int, int], None]
 CUTOFFS = (1, 3, 5, 10)

@@ -8,12 +8,32 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..core import Assistant
-from .answers_run import AnswerScorer, answers_metrics, join_answers, run_diagnose, score_answers
-from .cases import AnswerRecord, GoldCase
-from .dev_run import DevOutcome, RootCauses, attribution, dev_cases, dev_metrics, loo_cases, run_dev
-from .results import EvalRun, Mode, new_run_id
-from .retrieval_run import loo_metrics, retrieval_metrics, run_loo, run_retrieval, subtype_counts
+from assistant.evaluation.answers_run import (
+    AnswerScorer,
+    answers_metrics,
+    join_answers,
+    run_diagnose,
+    score_answers,
+)
+from assistant.evaluation.cases import AnswerRecord, GoldCase
+from assistant.evaluation.dev_run import (
+    DevOutcome,
+    RootCauses,
+    attribution,
+    dev_cases,
+    dev_metrics,
+    loo_cases,
+    run_dev,
+)
+from assistant.evaluation.results import EvalRun, Mode, new_run_id
+from assistant.evaluation.retrieval_run import (
+    loo_metrics,
+    retrieval_metrics,
+    run_loo,
+    run_retrieval,
+    subtype_counts,
+)
+from assistant.service import Assistant
 
 Progress = Callable[[int, int], None]
 

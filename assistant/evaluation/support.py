@@ -9,8 +9,8 @@ from typing import Protocol
 
 import numpy as np
 
-from ..encoders import Encoder
-from .text import sentences, words
+from assistant.evaluation.text import sentences, words
+from assistant.search.encoders import Encoder
 
 
 class Entailment(Protocol):

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .cases import EvalDataError
+from assistant.evaluation.cases import EvalDataError
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from ..verdict import FIT_FEATURES, VerdictModel
-from .calibration import auroc
-from .dev_run import DevOutcome, verdict_block
+from assistant.evaluation.calibration import auroc
+from assistant.evaluation.dev_run import DevOutcome, verdict_block
+from assistant.search.verdict import FIT_FEATURES, VerdictModel
 
 YES_PRECISION = 0.93
 """Target precision of "yes" on training data (above the 0.9 goal, for the fold-to-fold spread)."""

@@ -1,0 +1,112 @@
+"""Post-mortems and issue threads → draft labels.
+
+``read_source`` reads a file into a ``Document`` (``markdown``: Markdown and plain text; ``webpage``: saved
+HTML pages; ``github``: issue threads), ``draft.draft_label`` maps it onto the label format and
+``infer`` reads subtype, metrics, services and dates from its text. ``model_fill`` optionally asks a
+model for the fields the structure did not give, and checks every answer against the source.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from assistant.errors import AssistantError
+from assistant.sources.importing.document import Document
+from assistant.sources.importing.github import (
+    is_issue_json,
+    thread_document,
+    thread_from_json,
+    thread_from_page,
+)
+from assistant.sources.importing.markdown import parse_markdown
+from assistant.sources.importing.webpage import read_page
+
+SUFFIXES = (".md", ".markdown", ".txt", ".text", ".json", ".html", ".htm")
+COMMENTS_SUFFIX = ".comments.json"
+MAX_BYTES = 5_000_000
+
+
+class SourceError(AssistantError):
+    """A source file that cannot be imported."""
+
+
+def source_files(paths: list[Path]) -> list[Path]:
+    """The files to import: the paths given, and the importable files inside folders given."""
+    out: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            out.extend(
+                p
+                for p in sorted(path.rglob("*"))
+                if p.is_file() and p.suffix.lower() in SUFFIXES and not p.name.endswith(COMMENTS_SUFFIX)
+            )
+        else:
+            out.append(path)
+    return out
+
+
+def read_source(path: Path, *, link: str | None = None) -> Document:
+    """The document in one file. ``link``: the public address of the source, kept in ``links``."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise SourceError(f"{path}: no such file", hint="check the path") from None
+    except OSError as exc:
+        raise SourceError(f"{path}: cannot read it ({exc.strerror})", hint="check the path") from None
+    if len(data) > MAX_BYTES:
+        raise SourceError(
+            f"{path}: {len(data):,} bytes is more than a post-mortem",
+            hint=f"import files under {MAX_BYTES:,} bytes, or cut it to the write-up",
+        )
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise SourceError(f"{path}: not UTF-8 text", hint="save it as UTF-8 and import it again") from None
+    suffix = path.suffix.lower()
+    source = link or str(path)
+    if suffix == ".json":
+        return _github_json(path, text, link=link)
+    if suffix in (".html", ".htm") or text.lstrip()[:200].lower().startswith(("<!doctype html", "<html")):
+        page = read_page(text)
+        if page.is_github_issue:
+            return thread_document(thread_from_page(page), source=link or page.url or source)
+        doc = parse_markdown("\n\n".join(page.parts), source=link or page.url or source, kind="html")
+        doc.title = doc.title or page.title
+        return doc
+    if not text.strip():
+        raise SourceError(f"{path}: the file is empty", hint="import the post-mortem's text")
+    kind = "markdown" if suffix in (".md", ".markdown") else "text"
+    doc = parse_markdown(text, source=source, kind=kind)
+    if link is None:
+        stated = doc.fields.get("source") or doc.fields.get("url")
+        if stated and stated.startswith(("http://", "https://")):
+            doc.source = stated
+    return doc
+
+
+def _github_json(path: Path, text: str, *, link: str | None) -> Document:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SourceError(
+            f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
+            hint="save the API's answer as it came (gh api repos/OWNER/REPO/issues/N > issue.json)",
+        ) from None
+    if not is_issue_json(data):
+        raise SourceError(
+            f"{path}: not a GitHub issue (expected an object with title, body and html_url)",
+            hint="save it with `gh api repos/OWNER/REPO/issues/N` or "
+            "`gh issue view N --json title,body,url,createdAt,labels,comments`",
+        )
+    comments = None
+    sibling = path.with_name(path.name.removesuffix(".json") + COMMENTS_SUFFIX)
+    if sibling.is_file():
+        try:
+            comments = json.loads(sibling.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise SourceError(f"{sibling}: unreadable comments ({exc})", hint="save it again") from None
+        if not isinstance(comments, list):
+            raise SourceError(f"{sibling}: expected a JSON list of comments", hint="save it again")
+    thread = thread_from_json(data, comments)
+    return thread_document(thread, source=link or thread.url or str(path))

@@ -1,0 +1,470 @@
+"""``assistant eval``: score retrieval, leave-one-out, any answers or our own diagnoses; compare runs;
+export feedback votes as eval cases. Every run writes a report folder (see eval/README.md)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.table import Table
+
+from assistant.errors import AssistantError
+from assistant.evaluation.cases import EvalDataError, load_answers, load_cases, write_jsonl
+from assistant.evaluation.compare import compare, load_run, resolve_run
+from assistant.evaluation.feedback import FILENAME, feedback_cases, read_votes
+from assistant.evaluation.reports import write_run
+from assistant.evaluation.results import EvalRun
+from assistant.evaluation.thresholds import check, load_thresholds
+from assistant.settings import Settings
+from assistant.surfaces.cli.output import console, err_console, print_json, progress_bar, settings_with
+from assistant.surfaces.cli.search_cmd import load_assistant
+
+if TYPE_CHECKING:  # the scoring modules load on use: `assistant similar` starts faster without them
+    from assistant.evaluation.answers_run import AnswerScorer, Judge
+
+app = typer.Typer(help="Evaluate retrieval and answers; write reports; compare runs.", no_args_is_help=True)
+
+QUERIES = Path("eval/queries.jsonl")
+QueriesOpt = Annotated[Path, typer.Option("--queries", help="Gold cases (JSONL).")]
+KOpt = Annotated[int, typer.Option("--k", "-k", min=1, max=50, help="Deepest cutoff reported (recall@1..k).")]
+IndexOpt = Annotated[Path | None, typer.Option("--index", help="Index folder (default: index/).")]
+OutOpt = Annotated[Path | None, typer.Option("--out", help="Reports folder (default: eval/reports).")]
+RunIdOpt = Annotated[
+    str | None, typer.Option("--run-id", help="Name of the report folder (default: time-mode).")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the metrics as JSON on stdout.")]
+ThresholdsOpt = Annotated[
+    Path | None,
+    typer.Option("--thresholds", help="Fail (exit 1) when a metric is below its minimum in this TOML file."),
+]
+JudgeOpt = Annotated[
+    bool, typer.Option("--judge", help="Grade each answer with the LLM judge (off by default).")
+]
+JudgeUrlOpt = Annotated[
+    str | None, typer.Option("--judge-url", help="OpenAI-compatible base URL of the judge (…/v1).")
+]
+JudgeModelOpt = Annotated[str | None, typer.Option("--judge-model", help="Judge model name.")]
+NliOpt = Annotated[
+    str | None, typer.Option("--nli-model", help="NLI cross-encoder for groundedness (local path or name).")
+]
+SupportOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--support-threshold", min=0, max=1, help="Cosine at which a passage line supports a claim."
+    ),
+]
+
+
+def _finish(
+    run: EvalRun,
+    settings: Settings,
+    *,
+    out: Path | None,
+    as_json: bool,
+    thresholds: Path | None = None,
+) -> None:
+    folder = write_run(run, out or settings.eval_reports_dir)
+    if as_json:
+        print_json(run.model_dump(mode="json"))
+    else:
+        _summary(run)
+        console.print(f"report: {folder / 'report.html'}", highlight=False)
+    if thresholds is not None:
+        minimums = load_thresholds(thresholds).get(run.mode, {})
+        if not minimums:
+            raise EvalDataError(f"{thresholds}: no [{run.mode}] table")
+        shortfalls = check(run.metrics, minimums)
+        for s in shortfalls:
+            err_console.print(f"[bold red]below threshold:[/] {s}", highlight=False)
+        if shortfalls:
+            raise typer.Exit(1)
+        err_console.print(f"[green]all {len(minimums)} {run.mode} thresholds met[/]")
+
+
+def _row_table(title: str, data: dict[str, Any]) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in data.items():
+        if isinstance(value, float):
+            table.add_row(key, f"{value:.3f}")
+        elif isinstance(value, int | str):
+            table.add_row(key, str(value))
+    return table
+
+
+def _side_by_side(m: dict[str, Any]) -> Table:
+    dev, loo = m["dev"], m.get("loo") or {}
+    table = Table(
+        title=f"dev set ({dev['n']} cases) · leave-one-out ({loo.get('n', 0)} labels)", title_justify="left"
+    )
+    for column in ("metric", "dev set", "leave-one-out"):
+        table.add_column(column, justify="left" if column == "metric" else "right")
+    rows = [(k, dev[k], loo.get(k)) for k in dev if not isinstance(dev[k], dict)]
+    rows += [(f"verdict.{k}", v, (loo.get("verdict") or {}).get(k)) for k, v in dev["verdict"].items()]
+    for key, a, b in rows:
+        table.add_row(key, _num(a), _num(b))
+    return table
+
+
+def _summary(run: EvalRun) -> None:
+    m = run.metrics
+    if run.mode == "retrieval":
+        console.print(_row_table(f"retrieval ({m['in_corpus']} in-corpus queries)", m["retrieval"]))
+        sb = m["seen_before"]
+        console.print(
+            _row_table(
+                f"seen-before ({sb['positives']} in corpus, {sb['negatives']} novel)",
+                {k: sb[k] for k in ("accuracy", "decided", "auroc", "ece") if sb.get(k) is not None},
+            )
+        )
+        console.print(_row_table("latency (ms)", m["latency_ms"]))
+    elif run.mode == "loo":
+        console.print(_row_table(f"leave-one-out ({m['scored']} labels)", m["loo"]))
+    elif run.mode == "dev":
+        console.print(_side_by_side(m))
+    else:
+        console.print(_row_table(f"{run.mode} ({m['answers']} answers)", m["scores"]))
+        if "judge" in m:
+            console.print(
+                _row_table("judge", {"mean_score": m["judge"]["mean_score"], **m["judge"]["verdicts"]})
+            )
+        if "backends" in m:
+            answered = ", ".join(f"{name} {count}" for name, count in m["backends"].items())
+            console.print(f"answered by: {answered}; fallback rate {m['fallback_rate']:.2f}", highlight=False)
+        if "latency_ms" in m:
+            console.print(_row_table("latency (ms)", m["latency_ms"]))
+
+
+@app.command("retrieval")
+def retrieval_cmd(
+    queries: QueriesOpt = QUERIES,
+    k: KOpt = 10,
+    index: IndexOpt = None,
+    out: OutOpt = None,
+    run_id: RunIdOpt = None,
+    thresholds: ThresholdsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Recall@k, hit@k, MRR, nDCG@10, category/subtype hits, seen-before quality and latency."""
+    cases = load_cases(queries)
+    assistant = load_assistant(index)
+    settings = assistant.settings
+    with progress_bar("retrieval queries") as update:
+        from assistant.evaluation import runner
+
+        run = runner.retrieval(assistant, cases, k=k, queries=queries, run_id=run_id, progress=update)
+    _finish(run, settings, out=out, as_json=as_json, thresholds=thresholds)
+
+
+REAL = Path("eval/real.jsonl")
+
+
+@app.command("dev")
+def dev_cmd(
+    queries: Annotated[Path, typer.Option("--queries", help="Dev-set cases (JSONL, gold = subtype).")] = REAL,
+    loo: Annotated[bool, typer.Option("--loo/--no-loo", help="Also leave-one-out over the corpus.")] = True,
+    index: IndexOpt = None,
+    out: OutOpt = None,
+    run_id: RunIdOpt = None,
+    thresholds: ThresholdsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Real-incident dev set and leave-one-out side by side: subtype hit@k, MRR, category hit@3,
+    mechanism score, seen-before verdict quality."""
+    from assistant.evaluation import runner
+
+    cases = load_cases(queries)
+    assistant = load_assistant(index)
+    with progress_bar("dev set and leave-one-out") as update:
+        run = runner.dev(assistant, cases, queries=queries, with_loo=loo, run_id=run_id, progress=update)
+    _finish(run, assistant.settings, out=out, as_json=as_json, thresholds=thresholds)
+
+
+@app.command("fit-verdict")
+def fit_verdict_cmd(
+    queries: Annotated[Path, typer.Option("--queries", help="Dev-set cases (JSONL, gold = subtype).")] = REAL,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Where to write the model (default: the bundled one)."),
+    ] = None,
+    index: IndexOpt = None,
+) -> None:
+    """Refit the seen-before model on the dev set and leave-one-out; print its out-of-fold figures."""
+    from assistant.evaluation import runner
+    from assistant.evaluation.verdict_fit import fit
+    from assistant.search.verdict import DEFAULT_MODEL
+
+    cases = load_cases(queries)
+    assistant = load_assistant(index)
+    with progress_bar("dev set and leave-one-out") as update:
+        dev_out, loo_out = runner.dev_outcomes(assistant, cases, progress=update)
+    try:
+        model = fit(dev_out, loo_out, encoder=assistant.index.manifest.encoder)
+    except ValueError as exc:
+        raise EvalDataError(str(exc), hint="add cases to the dev set") from None
+    model.save(output or DEFAULT_MODEL)
+    oof = model.fitted_on["out_of_fold"]
+    assert isinstance(oof, dict)
+    for name, block in oof.items():
+        console.print(_row_table(f"out of fold: {name}", block))
+    console.print(
+        f"yes ≥ {model.yes}, maybe ≥ {model.maybe}; written to {output or DEFAULT_MODEL}", highlight=False
+    )
+
+
+@app.command("loo")
+def loo_cmd(
+    k: KOpt = 10,
+    index: IndexOpt = None,
+    out: OutOpt = None,
+    run_id: RunIdOpt = None,
+    thresholds: ThresholdsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Leave-one-out over the corpus: each label's symptoms, with that label removed.
+
+    Success is an incident of the same subtype ranking high.
+    """
+    assistant = load_assistant(index)
+    with progress_bar("leave-one-out labels") as update:
+        from assistant.evaluation import runner
+
+        run = runner.loo(assistant, k=k, run_id=run_id, progress=update)
+    _finish(run, assistant.settings, out=out, as_json=as_json, thresholds=thresholds)
+
+
+def _scorer(
+    index: Path | None,
+    *,
+    k: int,
+    judge: bool,
+    judge_url: str | None,
+    judge_model: str | None,
+    nli_model: str | None,
+    support_threshold: float | None,
+) -> AnswerScorer:
+    assistant = load_assistant(index)
+    s = assistant.settings
+    the_judge: Judge | None = None
+    if judge:
+        url = judge_url or s.eval_judge_base_url
+        if not url:
+            raise EvalDataError(
+                "--judge needs an endpoint",
+                hint="pass --judge-url http://host:port/v1 or set ASSISTANT_EVAL_JUDGE_BASE_URL",
+            )
+        from assistant.diagnosis.prompts import Prompts
+        from assistant.evaluation.judge import OpenAIJudge
+
+        key = s.eval_judge_api_key.get_secret_value() if s.eval_judge_api_key else None
+        the_judge = OpenAIJudge(
+            base_url=url,
+            model=judge_model or s.eval_judge_model,
+            api_key=key,
+            timeout=s.llm_timeout,
+            prompts=Prompts(s.prompts_dir),
+        )
+    nli = None
+    if name := nli_model or s.eval_nli_model:
+        from assistant.evaluation.nli import make_nli
+
+        with err_console.status(f"loading NLI model {name}…"):
+            nli = make_nli(name)
+    from assistant.evaluation.answers_run import AnswerScorer, ScoringOptions
+
+    options = ScoringOptions(
+        k=k,
+        support_threshold=support_threshold if support_threshold is not None else s.eval_support_threshold,
+    )
+    return AnswerScorer(assistant, options=options, nli=nli, judge=the_judge)
+
+
+@app.command("answers")
+def answers_cmd(
+    input_file: Annotated[
+        Path, typer.Option("--input", help="Answers JSONL: {id, query, answer, cited?, contexts?}.")
+    ],
+    queries: QueriesOpt = QUERIES,
+    k: Annotated[
+        int, typer.Option("--k", min=1, max=50, help="Incidents retrieved for answers without contexts.")
+    ] = 5,
+    index: IndexOpt = None,
+    judge: JudgeOpt = False,
+    judge_url: JudgeUrlOpt = None,
+    judge_model: JudgeModelOpt = None,
+    nli_model: NliOpt = None,
+    support_threshold: SupportOpt = None,
+    out: OutOpt = None,
+    run_id: RunIdOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Score answers written by any LLM or person against the gold cases."""
+    cases = load_cases(queries)
+    records = load_answers(input_file)
+    scorer = _scorer(
+        index,
+        k=k,
+        judge=judge,
+        judge_url=judge_url,
+        judge_model=judge_model,
+        nli_model=nli_model,
+        support_threshold=support_threshold,
+    )
+    with progress_bar("scoring answers") as update:
+        from assistant.evaluation import runner
+
+        run = runner.answers(scorer, records, cases, source=input_file, run_id=run_id, progress=update)
+    if unmatched := run.metrics["unmatched"]:
+        err_console.print(
+            f"[yellow]warning:[/] {len(unmatched)} answers have no gold case: {', '.join(unmatched[:5])}"
+        )
+    _finish(run, scorer.assistant.settings, out=out, as_json=as_json)
+
+
+@app.command("diagnose")
+def diagnose_cmd(
+    backend: Annotated[
+        str | None,
+        typer.Option("--backend", help="Diagnosis backend.", show_default="$ASSISTANT_LLM or extractive"),
+    ] = None,
+    queries: QueriesOpt = QUERIES,
+    k: Annotated[
+        int | None, typer.Option("--k", min=1, max=50, help="Incidents given to the backend.")
+    ] = None,
+    sample: Annotated[
+        int | None,
+        typer.Option("--sample", min=1, help="Only N labelled cases, evenly spaced through the file."),
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="Only the first N labelled cases.")
+    ] = None,
+    index: IndexOpt = None,
+    judge: JudgeOpt = False,
+    judge_url: JudgeUrlOpt = None,
+    judge_model: JudgeModelOpt = None,
+    nli_model: NliOpt = None,
+    support_threshold: SupportOpt = None,
+    save_answers: Annotated[
+        Path | None, typer.Option("--save-answers", help="Also write the answers in `eval answers` format.")
+    ] = None,
+    out: OutOpt = None,
+    run_id: RunIdOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run our diagnosis pipeline over the gold cases and score its answers like any others."""
+    cases = [c for c in load_cases(queries) if c.relevant is not None][:limit]
+    if sample is not None and sample < len(cases):
+        cases = [cases[i * len(cases) // sample] for i in range(sample)]
+    scorer = _scorer(
+        index,
+        k=k or 5,
+        judge=judge,
+        judge_url=judge_url,
+        judge_model=judge_model,
+        nli_model=nli_model,
+        support_threshold=support_threshold,
+    )
+    with progress_bar(f"diagnosing ({backend or scorer.assistant.settings.llm})") as update:
+        from assistant.evaluation import runner
+
+        run = runner.diagnose(
+            scorer, cases, backend=backend, k=k, queries=queries, run_id=run_id, progress=update
+        )
+    if save_answers is not None:
+        write_jsonl(
+            save_answers,
+            [
+                {"id": c["id"], "query": c["query"], "answer": c["answer"], "cited": c["cited"]}
+                for c in run.cases
+            ],
+        )
+    _finish(run, scorer.assistant.settings, out=out, as_json=as_json)
+
+
+DETAIL = ("per_category.", "recall_curve.", "subtype_curve.")
+LOWER_IS_BETTER = ("latency_ms", "ece", "fallback_rate", "invalid_citations", "skipped")
+
+
+@app.command("compare")
+def compare_cmd(
+    run_a: Annotated[str, typer.Argument(help="Run id, run folder or metrics.json (the baseline).")],
+    run_b: Annotated[str, typer.Argument(help="Run id, run folder or metrics.json.")],
+    out: OutOpt = None,
+    changed: Annotated[bool, typer.Option("--changed", help="Only metrics that differ.")] = False,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="Also per-category metrics and the @k curves.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Print the metric deltas between two runs (B − A)."""
+    reports = out or settings_with().eval_reports_dir
+    a = load_run(resolve_run(run_a, reports_dir=reports))
+    b = load_run(resolve_run(run_b, reports_dir=reports))
+    if a.get("mode") != b.get("mode"):
+        err_console.print(f"[yellow]warning:[/] comparing a {a.get('mode')} run with a {b.get('mode')} run")
+    deltas = compare(a["metrics"], b["metrics"])
+    if not show_all:
+        deltas = [d for d in deltas if not d.metric.startswith(DETAIL)]
+    if changed:
+        deltas = [d for d in deltas if d.delta is None or abs(d.delta) > 1e-9]
+    if as_json:
+        print_json([{"metric": d.metric, "a": d.a, "b": d.b, "delta": d.delta} for d in deltas])
+        return
+    table = Table(title=f"{a['run_id']} → {b['run_id']}", title_justify="left")
+    for column in ("metric", "A", "B", "Δ"):
+        table.add_column(column, justify="left" if column == "metric" else "right")
+    for d in deltas:
+        if d.delta is None or abs(d.delta) < 1e-9:
+            style = ""
+        else:
+            better = (d.delta < 0) if any(w in d.metric for w in LOWER_IS_BETTER) else (d.delta > 0)
+            style = "green" if better else "red"
+        delta = _num(d.delta, sign=True) if d.delta is not None else ""
+        shown = f"[{style}]{delta}[/]" if style else delta
+        table.add_row(d.metric, _num(d.a), _num(d.b), shown)
+    console.print(table)
+
+
+def _num(value: float | None, *, sign: bool = False) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, int):
+        return f"{value:+d}" if sign else str(value)
+    return f"{value:+.3f}" if sign else f"{value:.3f}"
+
+
+@app.command("feedback")
+def feedback_cmd(
+    db: Annotated[
+        Path | None, typer.Option("--db", help=f"Feedback store (default: <data dir>/{FILENAME}).")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the cases here (default: stdout).")
+    ] = None,
+    index: IndexOpt = None,
+) -> None:
+    """Export feedback votes as eval cases (JSONL, the eval/queries.jsonl format)."""
+    settings = settings_with(index_dir=index)
+    votes = read_votes(db or settings.data_dir / FILENAME)
+    taxonomy: dict[str, tuple[str | None, str | None]] = {}
+    try:
+        from assistant.search.index import load_current
+
+        incidents = load_current(settings.index_dir).incidents
+        taxonomy = {i: (r.category, r.subtype) for i, r in incidents.items()}
+    except AssistantError as exc:
+        err_console.print(f"[yellow]note:[/] no index ({exc}); cases get no category/subtype")
+    cases = feedback_cases(votes, taxonomy=taxonomy)
+    if output is not None:
+        write_jsonl(output, cases)
+        labelled = sum(1 for c in cases if c["relevant"] is not None)
+        err_console.print(
+            f"{len(cases)} cases from {len(votes)} votes written to {output} "
+            f"({labelled} labelled, {len(cases) - labelled} awaiting review)"
+        )
+    else:
+        for case in cases:
+            print(json.dumps(case, ensure_ascii=False))
