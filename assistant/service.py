@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 import numpy as np
 
-from assistant.corpus.labels import LabelSet, load_labels
+from assistant.corpus.loading import LabelSet, load_labels
 from assistant.corpus.passages import KINDS
 from assistant.diagnosis.pipeline import Diagnoser
 from assistant.diagnosis.results import Diagnosis
@@ -29,6 +29,7 @@ from assistant.search.reasons import IncidentText, QueryText, match_reasons, mis
 from assistant.search.results import Match, PassageHit, SimilarResult
 from assistant.search.verdict import Candidate, SubtypeClassifier, VerdictModel, feature_rows
 from assistant.settings import Settings
+from assistant.sources.alerts import query_from_text
 
 
 def incident_url(public_url: str | None, incident_id: str) -> str | None:
@@ -162,7 +163,7 @@ class Assistant:
         exclude: Collection[str] = (),
     ) -> tuple[SimilarResult, list[dict[str, float]]]:
         """``similar``, plus the verdict features of each match (what ``eval fit-verdict`` learns from)."""
-        query = clean_query(text, max_chars=self.settings.max_query_chars)
+        query = self.query_of(text)
         if query_id is not None:
             check_text(query_id, what="id")
         k = k or self.settings.default_k
@@ -207,6 +208,11 @@ class Assistant:
             contradictions=top.reasons.contradictions if top else (),
         )
         return SimilarResult(id=query_id, query=query, matches=matches, seen_before=verdict), features
+
+    def query_of(self, text: str) -> str:
+        """What is searched for ``text``, on every surface alike: a pasted alert without its boilerplate
+        (links, pod hashes, scraping labels), then checked against the query limits."""
+        return clean_query(query_from_text(text or ""), max_chars=self.settings.max_query_chars)
 
     def subtype_classifier(self) -> SubtypeClassifier:
         if self._classifier is None:
@@ -304,7 +310,7 @@ class Assistant:
         history: Sequence[str] | None = None,
     ) -> Iterator[str | Diagnosis]:
         """Text chunks of the answer as they are generated, then exactly one final ``Diagnosis``."""
-        query = clean_query(text, max_chars=self.settings.max_query_chars)
+        query = self.query_of(text)
         for turn in history or ():
             check_text(turn, what="conversation history")
         return self.diagnoser().stream(query, k=k, backend=backend, history=history)

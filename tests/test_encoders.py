@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from assistant.corpus.labels import load_labels
+from assistant.corpus.loading import load_labels
 from assistant.corpus.passages import build_passages
 from assistant.errors import BackendUnavailable, IndexMismatch
 from assistant.search.encoders import INT8, Encoder, EncoderSpec, encoder_spec, make_encoder
@@ -84,11 +84,12 @@ def test_a_short_query_runs_on_its_own_tokens_not_padded_to_128(minilm: Encoder,
     import onnxruntime as ort
     from tokenizers import Tokenizer
 
+    from assistant.search.encoders.onnx_runtime import ensure_exported
     from assistant.search.encoders.weights import bundled_path
 
     query = "checkout p99 went from 150 ms to 2.5 s after the deploy, pods OOMKilled"
     tokenizer = Tokenizer.from_file(str(bundled_path() / "tokenizer.json"))
-    (folder,) = [p for p in models_dir.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    folder = ensure_exported(bundled_path(), cache_dir=models_dir)  # the export the encoder runs
     session = ort.InferenceSession(str(folder / "model-int8.onnx"), providers=["CPUExecutionProvider"])
 
     def run(encoding: Any) -> np.ndarray:
@@ -109,6 +110,7 @@ def test_a_short_query_runs_on_its_own_tokens_not_padded_to_128(minilm: Encoder,
     assert float(got @ run(padded)) < 0.99999, "padding changes the int8 vector, so this test can tell"
 
 
+@pytest.mark.xdist_group("export")
 def test_two_processes_exporting_at_once_leave_one_complete_model(export_race: ExportRace) -> None:
     assert [run.returncode for run in export_race.runs] == [0, 0], [r.stderr for r in export_race.runs]
     paths = {run.stdout.strip() for run in export_race.runs}
@@ -226,6 +228,7 @@ def test_service_similar_never_imports_torch_or_langchain(corpus: Assistant, mod
     assert out["loaded"] == []
 
 
+@pytest.mark.xdist_group("export")
 def test_exported_graph_masks_padding_by_addition_not_a_nan_guard(export_race: ExportRace) -> None:
     """SDPA attention exports an IsNaN/Where guard over every attention score, a fifth of an int8 run;
     the eager export masks padding with an addition and gives the same vectors."""

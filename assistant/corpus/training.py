@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from assistant.corpus.labels import LoadedLabel
+from assistant.corpus.loading import LoadedLabel
 from assistant.corpus.passages import build_passages, humanize, render_tree
 
 ExportFormat = Literal["chat-jsonl", "alpaca"]

@@ -146,104 +146,114 @@ def build_report(run: EvalRun) -> Report:
         )
     )
     if run.mode == "retrieval":
-        counts = {k: m.get(k) for k in ("queries", "in_corpus", "novel")}
-        report.tables.append(_kv("Retrieval (queries with relevant incidents)", {**counts, **m["retrieval"]}))
-        report.tables.append(_per_category("Per category", m["per_category"], RANKING_COLUMNS))
-        report.tables += _seen_before(m["seen_before"])
-        report.tables.append(_kv("Latency of one search (ms)", m["latency_ms"]))
-        report.tables.append(
-            _misses(
-                "Worst misses",
-                m["worst_misses"],
-                note="In-corpus queries whose first relevant incident is not ranked first, worst first "
-                "(– = not retrieved at all).",
-            )
-        )
-        report.tables.append(
-            _misses(
-                "Novel queries called seen before",
-                m["false_seen_before"],
-                note="Queries with relevant=[] whose verdict was yes or maybe, most confident first.",
-            )
-        )
+        report.tables += _retrieval_tables(m)
     elif run.mode == "loo":
-        counts = {k: m.get(k) for k in ("labels", "scored", "skipped_no_peer")}
-        report.tables.append(
-            _kv("Leave-one-out (each label's symptoms, that label removed)", {**counts, **m["loo"]})
-        )
-        report.tables.append(_per_category("Per category", m["per_category"], LOO_COLUMNS))
-        report.tables.append(_kv("Latency of one search (ms)", m["latency_ms"]))
-        report.tables.append(
-            _misses(
-                "Worst misses", m["worst_misses"], note="Labels with no same-subtype incident in the top 5."
-            )
-        )
+        report.tables += _loo_tables(m)
     elif run.mode == "dev":
         report.tables += _dev_tables(m)
     else:
-        counts = {k: m.get(k) for k in ("answers", "in_corpus", "novel", "answers_with_invalid_citations")}
-        for key in ("fallback_rate", "model_invalid_citations"):
-            if key in m:
-                counts[key] = m[key]
-        report.tables.append(_kv("Answers", counts))
-        scores = m["scores"]
-        report.tables.append(
-            Table(
-                title="Answer scores (mean over the answers where the metric applies)",
-                headers=["metric", "mean", "answers scored"],
-                rows=[
-                    [name, fmt(scores[name]), fmt(scores.get(f"{name}_n"))]
-                    for name in ANSWER_COLUMNS[1:]
-                    if name in scores
-                ],
-            )
-        )
-        if "judge" in m:
-            report.tables.append(
-                _kv(
-                    "LLM judge",
-                    {
-                        "answers judged": m["judge"]["n"],
-                        "mean score": m["judge"]["mean_score"],
-                        **m["judge"]["verdicts"],
-                    },
-                )
-            )
-        report.tables.append(_per_category("Per category", m["per_category"], ANSWER_COLUMNS))
-        if "backends" in m:
-            report.tables.append(_kv("Backends that answered", m["backends"]))
-        if "seen_before" in m:
-            report.tables += _seen_before(m["seen_before"])
-        if "latency_ms" in m:
-            report.tables.append(_kv("Latency of one answer (ms)", m["latency_ms"]))
-        report.tables.append(
-            Table(
-                title="Weakest answers",
-                headers=[
-                    "case",
-                    "query",
-                    "gold",
-                    "root-cause similarity",
-                    "groundedness",
-                    "cited",
-                    "unsupported claims",
-                    "answer",
-                ],
-                rows=[
-                    [
-                        w["id"],
-                        w["query"],
-                        ", ".join(w["relevant"]),
-                        fmt(w["root_cause_similarity"]),
-                        fmt(w["groundedness"]),
-                        ", ".join(w["cited"])
-                        + (f" (invalid: {', '.join(w['invalid_cited'])})" if w["invalid_cited"] else ""),
-                        " | ".join(w["unsupported"]),
-                        w["answer"],
-                    ]
-                    for w in m["worst_answers"]
-                ],
-                note="In-corpus answers with the lowest root-cause similarity.",
-            )
-        )
+        report.tables += _answer_tables(m)
     return report
+
+
+def _retrieval_tables(m: dict[str, Any]) -> list[Table]:
+    counts = {k: m.get(k) for k in ("queries", "in_corpus", "novel")}
+    return [
+        _kv("Retrieval (queries with relevant incidents)", {**counts, **m["retrieval"]}),
+        _per_category("Per category", m["per_category"], RANKING_COLUMNS),
+        *_seen_before(m["seen_before"]),
+        _kv("Latency of one search (ms)", m["latency_ms"]),
+        _misses(
+            "Worst misses",
+            m["worst_misses"],
+            note="In-corpus queries whose first relevant incident is not ranked first, worst first "
+            "(– = not retrieved at all).",
+        ),
+        _misses(
+            "Novel queries called seen before",
+            m["false_seen_before"],
+            note="Queries with relevant=[] whose verdict was yes or maybe, most confident first.",
+        ),
+    ]
+
+
+def _loo_tables(m: dict[str, Any]) -> list[Table]:
+    counts = {k: m.get(k) for k in ("labels", "scored", "skipped_no_peer")}
+    return [
+        _kv("Leave-one-out (each label's symptoms, that label removed)", {**counts, **m["loo"]}),
+        _per_category("Per category", m["per_category"], LOO_COLUMNS),
+        _kv("Latency of one search (ms)", m["latency_ms"]),
+        _misses("Worst misses", m["worst_misses"], note="Labels with no same-subtype incident in the top 5."),
+    ]
+
+
+def _answer_tables(m: dict[str, Any]) -> list[Table]:
+    """Runs that score answers (``answers`` and ``diagnose``)."""
+    counts = {k: m.get(k) for k in ("answers", "in_corpus", "novel", "answers_with_invalid_citations")}
+    for key in ("fallback_rate", "model_invalid_citations"):
+        if key in m:
+            counts[key] = m[key]
+    tables = [_kv("Answers", counts)]
+    scores = m["scores"]
+    tables.append(
+        Table(
+            title="Answer scores (mean over the answers where the metric applies)",
+            headers=["metric", "mean", "answers scored"],
+            rows=[
+                [name, fmt(scores[name]), fmt(scores.get(f"{name}_n"))]
+                for name in ANSWER_COLUMNS[1:]
+                if name in scores
+            ],
+        )
+    )
+    if "judge" in m:
+        tables.append(
+            _kv(
+                "LLM judge",
+                {
+                    "answers judged": m["judge"]["n"],
+                    "mean score": m["judge"]["mean_score"],
+                    **m["judge"]["verdicts"],
+                },
+            )
+        )
+    tables.append(_per_category("Per category", m["per_category"], ANSWER_COLUMNS))
+    if "backends" in m:
+        tables.append(_kv("Backends that answered", m["backends"]))
+    if "seen_before" in m:
+        tables += _seen_before(m["seen_before"])
+    if "latency_ms" in m:
+        tables.append(_kv("Latency of one answer (ms)", m["latency_ms"]))
+    tables.append(_weakest_answers(m["worst_answers"]))
+    return tables
+
+
+def _weakest_answers(worst: list[dict[str, Any]]) -> Table:
+    return Table(
+        title="Weakest answers",
+        headers=[
+            "case",
+            "query",
+            "gold",
+            "root-cause similarity",
+            "groundedness",
+            "cited",
+            "unsupported claims",
+            "answer",
+        ],
+        rows=[
+            [
+                w["id"],
+                w["query"],
+                ", ".join(w["relevant"]),
+                fmt(w["root_cause_similarity"]),
+                fmt(w["groundedness"]),
+                ", ".join(w["cited"])
+                + (f" (invalid: {', '.join(w['invalid_cited'])})" if w["invalid_cited"] else ""),
+                " | ".join(w["unsupported"]),
+                w["answer"],
+            ]
+            for w in worst
+        ],
+        note="In-corpus answers with the lowest root-cause similarity.",
+    )

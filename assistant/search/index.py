@@ -7,93 +7,41 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import platform
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import faiss
 import numpy as np
-from pydantic import BaseModel, ValidationError
 
-from assistant.corpus.labels import LabelSet, indexed_label, label_files, path_checksum
+from assistant.corpus.loading import LabelSet, label_files, path_checksum
 from assistant.corpus.passages import PASSAGE_FORMAT, Passage, build_passages
 from assistant.errors import IndexCorrupt, IndexMismatch, IndexMissing
-from assistant.search.encoders import Encoder, EncoderSpec, spec_of
+from assistant.search.dense import IndexType as IndexType
+from assistant.search.dense import SearchParams as SearchParams
+from assistant.search.dense import dense_index as dense_index
+from assistant.search.embedding import Progress, embed_passages, previous_vectors
+from assistant.search.encoders import Encoder, EncoderSpec
+from assistant.search.manifest import IncidentRecord as IncidentRecord
+from assistant.search.manifest import (
+    LabelEntry,
+    Manifest,
+    built_with,
+    incident_record,
+    label_record,
+    versions,
+)
+from assistant.search.manifest import read_manifest as read_manifest
 from assistant.search.sparse import SparseIndex
 
 CURRENT = "current"
 LOCK = ".build.lock"
 STAGING = ".staging-"
-INDEX_FORMAT = 1
-_VERSIONED = (
-    "incident-assistant",
-    "faiss-cpu",
-    "bm25s",
-    "sentence-transformers",
-    "torch",
-    "onnxruntime",
-    "onnx",
-    "tokenizers",
-    "numpy",
-    "pydantic",
-)
-
-Progress = Callable[[int, int], None]
-
-
-class LabelEntry(BaseModel):
-    id: str | None = None
-    """None for a file that was invalid at build time and skipped."""
-    checksum: str
-
-
-class Manifest(BaseModel):
-    format: int = INDEX_FORMAT
-    build_id: str
-    built_at: datetime
-    encoder: str
-    runtime: str = "torch"
-    """Encoder runtime (torch | onnx | onnx-int8 | fake); builds before runtimes existed used torch."""
-    quantization: str = "none"
-    dim: int
-    index_type: str = "flat"
-    passage_format: int
-    labels: int
-    passages: int
-    skipped_files: int
-    embedded_passages: int
-    reused_passages: int
-    files: dict[str, LabelEntry]
-    versions: dict[str, str]
-
-
-@dataclass(frozen=True)
-class IncidentRecord:
-    """What the index keeps of a label: enough to answer without the labels folder."""
-
-    id: str
-    title: str
-    category: str | None
-    subtype: str | None
-    file: str
-    raw: dict[str, Any]
-
-
-def _versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for name in _VERSIONED:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return out
 
 
 def _relative(file: str, root: Path) -> str:
@@ -105,35 +53,6 @@ def _relative(file: str, root: Path) -> str:
 
 def current_dir(index_dir: Path) -> Path:
     return index_dir / CURRENT
-
-
-def read_manifest(build: Path) -> Manifest:
-    try:
-        return Manifest.model_validate_json((build / "manifest.json").read_bytes())
-    except FileNotFoundError as exc:
-        raise IndexMissing(f"no index at {build.parent}") from exc
-    except (ValidationError, ValueError) as exc:
-        raise IndexCorrupt(f"unreadable manifest in {build}: {exc}") from exc
-
-
-def _previous_vectors(index_dir: Path, encoder: Encoder) -> dict[tuple[str, str], np.ndarray]:
-    """Vectors of the current build, keyed by (label id, label checksum), when they can be reused."""
-    build = current_dir(index_dir)
-    try:
-        manifest = read_manifest(build)
-        if not _spec(manifest).compatible_with(spec_of(encoder)) or manifest.passage_format != PASSAGE_FORMAT:
-            return {}
-        dense = faiss.read_index(str(build / "dense.faiss"))
-        vectors = dense.reconstruct_n(0, dense.ntotal)
-        ids = [json.loads(line)["incident_id"] for line in (build / "passages.jsonl").open()]
-    except (IndexMissing, IndexCorrupt, OSError, RuntimeError, ValueError, KeyError):
-        return {}
-    checksums = {entry.id: entry.checksum for entry in manifest.files.values() if entry.id}
-    grouped: dict[tuple[str, str], list[np.ndarray]] = {}
-    for row, incident in enumerate(ids):
-        if incident in checksums:
-            grouped.setdefault((incident, checksums[incident]), []).append(vectors[row])
-    return {key: np.vstack(rows) for key, rows in grouped.items()}
 
 
 @contextmanager
@@ -161,47 +80,6 @@ def _remove_leftovers(index_dir: Path) -> None:
             shutil.rmtree(path, ignore_errors=True)
         elif path.name.startswith(f".{CURRENT}-") and path.is_symlink():
             path.unlink(missing_ok=True)
-
-
-def _spec(manifest: Manifest) -> EncoderSpec:
-    return EncoderSpec(id=manifest.encoder, runtime=manifest.runtime, quantization=manifest.quantization)
-
-
-@dataclass(frozen=True)
-class IndexType:
-    """Which FAISS index a build writes. ``flat`` is exact; ``hnsw`` and ``ivf`` trade a little recall
-    for search time that grows slower than the passage count (bench/retrieval.py measures both)."""
-
-    kind: Literal["flat", "hnsw", "ivf"] = "flat"
-    hnsw_m: int = 32
-    ivf_lists: int = 0
-    """0: 4·√passages cells."""
-
-
-@dataclass(frozen=True)
-class SearchParams:
-    hnsw_ef_search: int = 64
-    ivf_probe: int = 16
-
-
-def dense_index(matrix: np.ndarray, *, dim: int, index_type: IndexType) -> Any:
-    """A FAISS inner-product index over the unit rows of ``matrix``, able to return stored vectors."""
-    dense: Any
-    if index_type.kind == "hnsw":
-        dense = faiss.IndexHNSWFlat(dim, index_type.hnsw_m, faiss.METRIC_INNER_PRODUCT)
-        dense.hnsw.efConstruction = 80
-    elif index_type.kind == "ivf":
-        lists = index_type.ivf_lists or round(4 * len(matrix) ** 0.5)
-        lists = max(1, min(lists, len(matrix)))
-        dense = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, lists, faiss.METRIC_INNER_PRODUCT)
-        if len(matrix):
-            dense.train(matrix)
-        dense.make_direct_map()  # reconstruct() by row, for cosine() and vector reuse
-    else:
-        dense = faiss.IndexFlatIP(dim)
-    if len(matrix):
-        dense.add(matrix)
-    return dense
 
 
 @dataclass(frozen=True)
@@ -265,54 +143,27 @@ def _build_locked(
     build_id = built_at.strftime("%Y%m%dT%H%M%S.%f") + "-" + uuid.uuid4().hex[:6]  # sorts by time
     staging = index_dir / f"{STAGING}{build_id}"
     staging.mkdir()
-    previous = _previous_vectors(index_dir, encoder)
+    previous = previous_vectors(current_dir(index_dir), encoder)
     per_label = [(item, build_passages(item.label, item.raw)) for item in labels.labels]
     passages = [p for _, ps in per_label for p in ps]
-
-    vectors: list[np.ndarray | None] = []
-    todo: list[int] = []
-    for item, ps in per_label:
-        reused = previous.get((item.label.id, item.checksum))
-        if reused is not None and len(reused) == len(ps):
-            vectors.extend(reused)
-        else:
-            todo.extend(range(len(vectors), len(vectors) + len(ps)))
-            vectors.extend([None] * len(ps))
-
-    # Similar lengths in one batch waste less padding in the transformer.
-    todo.sort(key=lambda r: len(passages[r].text))
-    if progress:
-        progress(0, len(todo))
-    for start in range(0, len(todo), batch_size):
-        rows = todo[start : start + batch_size]
-        encoded = encoder.encode([passages[r].text for r in rows])
-        for r, vec in zip(rows, encoded, strict=True):
-            vectors[r] = vec
-        if progress:
-            progress(min(start + batch_size, len(todo)), len(todo))
-
-    matrix = (
-        np.vstack([v for v in vectors if v is not None]).astype(np.float32)
-        if passages
-        else np.zeros((0, encoder.dim), dtype=np.float32)
+    matrix, embedded = embed_passages(
+        per_label,
+        previous=previous,
+        encoder=encoder,
+        batch_size=batch_size,
+        progress=progress,
     )
     ids = {item.file: item.label.id for item in labels.labels}
     try:
-        dense = dense_index(matrix, dim=encoder.dim, index_type=index_type)
-        faiss.write_index(dense, str(staging / "dense.faiss"))
-        SparseIndex.build([p.text for p in passages]).save(staging / "bm25")
-        with (staging / "passages.jsonl").open("w") as out:
-            out.writelines(p.model_dump_json() + "\n" for p in passages)
-        with (staging / "labels.jsonl").open("w") as out:
-            for item in labels.labels:
-                record = {
-                    "file": _relative(item.file, labels_root),
-                    "checksum": item.checksum,
-                    "category": item.label.metadata.category,
-                    "subtype": item.label.metadata.subtype,
-                    "raw": item.raw,
-                }
-                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        _write_build(
+            staging,
+            matrix=matrix,
+            dim=encoder.dim,
+            index_type=index_type,
+            passages=passages,
+            labels=labels,
+            labels_root=labels_root,
+        )
         manifest = Manifest(
             build_id=build_id,
             built_at=built_at,
@@ -325,13 +176,13 @@ def _build_locked(
             labels=len(labels.labels),
             passages=len(passages),
             skipped_files=labels.files - len(labels.labels),
-            embedded_passages=len(todo),
-            reused_passages=len(passages) - len(todo),
+            embedded_passages=embedded,
+            reused_passages=len(passages) - embedded,
             files={
                 _relative(file, labels_root): LabelEntry(id=ids.get(file), checksum=checksum)
                 for file, checksum in labels.checksums.items()
             },
-            versions=_versions(),
+            versions=versions(),
         )
         (staging / "manifest.json").write_text(manifest.model_dump_json(indent=2))
         final = index_dir / build_id
@@ -342,6 +193,28 @@ def _build_locked(
     _point_current(index_dir, build_id)
     _prune(index_dir, keep=keep)
     return BuildReport(manifest=manifest, path=final)
+
+
+def _write_build(
+    staging: Path,
+    *,
+    matrix: np.ndarray,
+    dim: int,
+    index_type: IndexType,
+    passages: list[Passage],
+    labels: LabelSet,
+    labels_root: Path,
+) -> None:
+    """Everything of a build but its manifest: the dense and sparse indexes, passages and labels."""
+    dense = dense_index(matrix, dim=dim, index_type=index_type)
+    faiss.write_index(dense, str(staging / "dense.faiss"))
+    SparseIndex.build([p.text for p in passages]).save(staging / "bm25")
+    with (staging / "passages.jsonl").open("w") as out:
+        out.writelines(p.model_dump_json() + "\n" for p in passages)
+    with (staging / "labels.jsonl").open("w") as out:
+        for item in labels.labels:
+            record = label_record(item, file=_relative(item.file, labels_root))
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
 def _point_current(index_dir: Path, build_id: str) -> None:
@@ -379,14 +252,14 @@ class LoadedIndex:
             raise IndexMissing(f"no index at {build.parent}")
         self.path = build.resolve()
         self.manifest = read_manifest(build)
-        built_with = _spec(self.manifest)
-        if expected is not None and not built_with.compatible_with(expected):
+        built = built_with(self.manifest)
+        if expected is not None and not built.compatible_with(expected):
             raise IndexMismatch(
-                f"the index at {build.parent} was built with encoder {built_with.describe()}, "
+                f"the index at {build.parent} was built with encoder {built.describe()}, "
                 f"but the configured encoder is {expected.describe()}"
             )
         # One query at a time: FAISS's OpenMP threads only add start-up cost and, spinning after each
-        # search, slow the next query encode (bench/retrieval.py at 100k passages: dense 17 → 7 ms).
+        # search, slow the next query encode (bench/retrieval.py measures it).
         faiss.omp_set_num_threads(1)
         try:
             self.dense = faiss.read_index(str(build / "dense.faiss"))
@@ -401,7 +274,7 @@ class LoadedIndex:
             self.incidents: dict[str, IncidentRecord] = {}
             with (build / "labels.jsonl").open() as f:
                 for line in f:
-                    incident = _record(json.loads(line))
+                    incident = incident_record(json.loads(line))
                     self.incidents[incident.id] = incident
         except (OSError, RuntimeError, ValueError, KeyError) as exc:
             raise IndexCorrupt(f"index build {build} is incomplete or unreadable: {exc}") from exc
@@ -448,18 +321,6 @@ def _set_search(dense: Any, search: SearchParams) -> None:
     elif isinstance(dense, faiss.IndexIVF):
         dense.nprobe = search.ivf_probe
         dense.make_direct_map()
-
-
-def _record(record: dict[str, Any]) -> IncidentRecord:
-    label = indexed_label(record["raw"])
-    return IncidentRecord(
-        id=label.id,
-        title=label.display_title,
-        category=record.get("category", label.metadata.category),
-        subtype=record.get("subtype", label.metadata.subtype),
-        file=record["file"],
-        raw=record["raw"],
-    )
 
 
 def load_current(

@@ -65,60 +65,19 @@ def _max_seq_length(folder: Path, config: Any) -> int:
 def export(folder: Path, target: Path) -> None:
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
-    from tokenizers import Tokenizer
     from transformers import AutoModel
 
     _pooling(folder)
     # Eager attention exports the padding mask as an addition; the SDPA export guards fully masked rows
-    # with IsNaN and Where over every score, a fifth of an int8 run here, and gives the same vectors.
+    # with IsNaN and Where over every score, which slows an int8 run, and gives the same vectors.
     model = AutoModel.from_pretrained(str(folder), local_files_only=True, attn_implementation="eager").eval()
-
-    class MeanPooled(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.model = model
-
-        def forward(
-            self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor
-        ) -> torch.Tensor:
-            hidden = self.model(
-                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
-            ).last_hidden_state
-            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-            pooled: torch.Tensor = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            return pooled
-
-    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-    padding = tokenizer.padding or {}
-    pad_token = str(padding.get("pad_token", "[PAD]"))
-    pad_id = int(padding.get("pad_id", tokenizer.token_to_id(pad_token) or 0))
-    tokenizer.enable_padding(pad_id=pad_id, pad_token=pad_token)
-    sample = tokenizer.encode_batch(["a short query", "a longer passage of text for the export trace"])
-    inputs = tuple(
-        torch.tensor([getattr(e, field) for e in sample], dtype=torch.int64)
-        for field in ("ids", "attention_mask", "type_ids")
-    )
+    inputs, pad_id, pad_token = _sample_inputs(folder)
 
     staging = target.parent / f".staging-{target.name}-{uuid.uuid4().hex[:8]}"
     staging.mkdir(parents=True)
     try:
-        axes = {0: "batch", 1: "tokens"}
         with torch.no_grad():
-            torch.onnx.export(
-                MeanPooled(),
-                inputs,
-                str(staging / FP32_FILE),
-                input_names=["input_ids", "attention_mask", "token_type_ids"],
-                output_names=["sentence_embedding"],
-                dynamic_axes={
-                    "input_ids": axes,
-                    "attention_mask": axes,
-                    "token_type_ids": axes,
-                    "sentence_embedding": {0: "batch"},
-                },
-                opset_version=OPSET,
-                dynamo=False,
-            )
+            _export_fp32(_mean_pooled(model), inputs, staging / FP32_FILE)
         quantize_dynamic(
             str(staging / FP32_FILE),
             str(staging / INT8_FILE),
@@ -145,6 +104,68 @@ def export(folder: Path, target: Path) -> None:
                 raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _mean_pooled(model: Any) -> Any:
+    """``model`` with mean pooling over its last hidden state, as one module to trace."""
+    import torch
+
+    class MeanPooled(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(
+            self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor
+        ) -> torch.Tensor:
+            hidden = self.model(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
+            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            pooled: torch.Tensor = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            return pooled
+
+    return MeanPooled()
+
+
+def _sample_inputs(folder: Path) -> tuple[tuple[Any, ...], int, str]:
+    """A padded batch of two texts to trace the export with, and the tokenizer's pad id and token."""
+    import torch
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    padding = tokenizer.padding or {}
+    pad_token = str(padding.get("pad_token", "[PAD]"))
+    pad_id = int(padding.get("pad_id", tokenizer.token_to_id(pad_token) or 0))
+    tokenizer.enable_padding(pad_id=pad_id, pad_token=pad_token)
+    sample = tokenizer.encode_batch(["a short query", "a longer passage of text for the export trace"])
+    inputs = tuple(
+        torch.tensor([getattr(e, field) for e in sample], dtype=torch.int64)
+        for field in ("ids", "attention_mask", "type_ids")
+    )
+    return inputs, pad_id, pad_token
+
+
+def _export_fp32(module: Any, inputs: tuple[Any, ...], path: Path) -> None:
+    """The fp32 ONNX graph, with batch size and token count left dynamic."""
+    import torch
+
+    axes = {0: "batch", 1: "tokens"}
+    torch.onnx.export(
+        module,
+        inputs,
+        str(path),
+        input_names=["input_ids", "attention_mask", "token_type_ids"],
+        output_names=["sentence_embedding"],
+        dynamic_axes={
+            "input_ids": axes,
+            "attention_mask": axes,
+            "token_type_ids": axes,
+            "sentence_embedding": {0: "batch"},
+        },
+        opset_version=OPSET,
+        dynamo=False,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -181,10 +181,40 @@ def draft_label(doc: Document, *, taxonomy: Taxonomy, incident_id: str, subtype:
     root_cause, details = _root_cause(doc)
     if not root_cause:
         unfilled.append("analysis.root_cause: no root-cause or trigger section")
-
     metrics = find_metrics(full)
     if not metrics:
         unfilled.append("metrics: no 'from X to Y' or 'X → Y' figures in the text")
+    context = _context(doc, full, unfilled)
+    environment = _environment(doc, full)
+    analysis = _analysis(doc, root_cause=root_cause, details=details, components=find_components(full))
+    resolution = _resolution(doc, timeline, unfilled)
+    metadata = _metadata(doc, inference, given=subtype is not None, unfilled=unfilled)
+
+    label: dict[str, Any] = {"id": incident_id, "title": title or TODO_TITLE}
+    if started:
+        label["timestamp"] = started
+    label["symptoms"] = symptoms or [TODO_SYMPTOMS]
+    label["links"] = list(dict.fromkeys([doc.source, *doc.links]))
+    if environment:
+        label["environment"] = environment
+    if context:
+        label["context"] = context
+    if metrics:
+        label["metrics"] = {
+            "baseline": {m.name: m.before for m in metrics},
+            "degraded": {m.name: m.after for m in metrics},
+        }
+    if summary := " ".join(doc.lines("summary")):
+        label["summary"] = summary
+    label["analysis"] = analysis
+    label["resolution"] = resolution
+    if timeline:
+        label["timeline"] = timeline
+    label["metadata"] = metadata
+    return Draft(label=label, inference=inference, unfilled=unfilled)
+
+
+def _context(doc: Document, full: str, unfilled: list[str]) -> dict[str, Any]:
     services = find_services(
         full,
         stated=next(
@@ -193,8 +223,6 @@ def draft_label(doc: Document, *, taxonomy: Taxonomy, incident_id: str, subtype:
     )
     if not services:
         unfilled.append("context.service: no service named")
-    components = find_components(full)
-
     context: dict[str, Any] = {}
     if services:
         context["service"] = services[0]
@@ -203,10 +231,19 @@ def draft_label(doc: Document, *, taxonomy: Taxonomy, incident_id: str, subtype:
     for key in ("namespace", "cluster", "region", "duration"):
         if key in doc.fields:
             context[key] = doc.fields[key]
+    return context
+
+
+def _environment(doc: Document, full: str) -> dict[str, Any]:
     environment: dict[str, Any] = {}
     if version := (doc.fields.get("kubernetes version") or find_k8s_version(full)):
         environment["k8s_version"] = version.lstrip("v")
+    return environment
 
+
+def _analysis(
+    doc: Document, *, root_cause: str | None, details: list[str], components: list[str]
+) -> dict[str, Any]:
     analysis: dict[str, Any] = {"root_cause": root_cause or TODO_ROOT_CAUSE}
     if details:
         analysis["details"] = details
@@ -223,7 +260,10 @@ def draft_label(doc: Document, *, taxonomy: Taxonomy, incident_id: str, subtype:
     if doc.has("impact"):
         impact = _items(doc.lines("impact"))
         analysis["impact"] = impact[0] if len(impact) == 1 else impact
+    return analysis
 
+
+def _resolution(doc: Document, timeline: list[dict[str, str] | str], unfilled: list[str]) -> dict[str, Any]:
     resolution: dict[str, Any] = {}
     actions = _items(doc.lines("resolution"))
     if not actions:
@@ -252,7 +292,11 @@ def draft_label(doc: Document, *, taxonomy: Taxonomy, incident_id: str, subtype:
     if not actions:
         unfilled.append("resolution.immediate_actions: no resolution or mitigation section")
         resolution["immediate_actions"] = [TODO_ACTIONS]
+    return resolution
 
+
+def _metadata(doc: Document, inference: Inference, *, given: bool, unfilled: list[str]) -> dict[str, Any]:
+    """``given``: the subtype was set, not inferred."""
     metadata: dict[str, Any] = {"review": DRAFT}
     if inference.subtype:
         metadata["category"] = inference.category
@@ -271,30 +315,8 @@ def draft_label(doc: Document, *, taxonomy: Taxonomy, incident_id: str, subtype:
         metadata["tags"] = tags
     metadata["import"] = {
         "format": doc.kind,
-        "method": "given" if subtype is not None else "structure",
+        "method": "given" if given else "structure",
         "subtype_confidence": inference.confidence,
         "alternatives": [name for name, _ in inference.alternatives],
     }
-
-    label: dict[str, Any] = {"id": incident_id, "title": title or TODO_TITLE}
-    if started:
-        label["timestamp"] = started
-    label["symptoms"] = symptoms or [TODO_SYMPTOMS]
-    label["links"] = list(dict.fromkeys([doc.source, *doc.links]))
-    if environment:
-        label["environment"] = environment
-    if context:
-        label["context"] = context
-    if metrics:
-        label["metrics"] = {
-            "baseline": {m.name: m.before for m in metrics},
-            "degraded": {m.name: m.after for m in metrics},
-        }
-    if summary := " ".join(doc.lines("summary")):
-        label["summary"] = summary
-    label["analysis"] = analysis
-    label["resolution"] = resolution
-    if timeline:
-        label["timeline"] = timeline
-    label["metadata"] = metadata
-    return Draft(label=label, inference=inference, unfilled=unfilled)
+    return metadata

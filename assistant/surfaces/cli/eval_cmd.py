@@ -5,24 +5,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from assistant.errors import AssistantError
 from assistant.evaluation.cases import EvalDataError, load_answers, load_cases, write_jsonl
 from assistant.evaluation.compare import compare, load_run, resolve_run
 from assistant.evaluation.feedback import FILENAME, feedback_cases, read_votes
-from assistant.evaluation.reports import write_run
-from assistant.evaluation.results import EvalRun
-from assistant.evaluation.thresholds import check, load_thresholds
-from assistant.settings import Settings
+from assistant.surfaces.cli.eval_output import delta_table, finish, row_table
+from assistant.surfaces.cli.eval_scorer import answer_scorer
 from assistant.surfaces.cli.output import console, err_console, print_json, progress_bar, settings_with
 from assistant.surfaces.cli.search_cmd import load_assistant
-
-if TYPE_CHECKING:  # the scoring modules load on use: `assistant similar` starts faster without them
-    from assistant.evaluation.answers_run import AnswerScorer, Judge
 
 app = typer.Typer(help="Evaluate retrieval and answers; write reports; compare runs.", no_args_is_help=True)
 
@@ -57,87 +51,6 @@ SupportOpt = Annotated[
 ]
 
 
-def _finish(
-    run: EvalRun,
-    settings: Settings,
-    *,
-    out: Path | None,
-    as_json: bool,
-    thresholds: Path | None = None,
-) -> None:
-    folder = write_run(run, out or settings.eval_reports_dir)
-    if as_json:
-        print_json(run.model_dump(mode="json"))
-    else:
-        _summary(run)
-        console.print(f"report: {folder / 'report.html'}", highlight=False)
-    if thresholds is not None:
-        minimums = load_thresholds(thresholds).get(run.mode, {})
-        if not minimums:
-            raise EvalDataError(f"{thresholds}: no [{run.mode}] table")
-        shortfalls = check(run.metrics, minimums)
-        for s in shortfalls:
-            err_console.print(f"[bold red]below threshold:[/] {s}", highlight=False)
-        if shortfalls:
-            raise typer.Exit(1)
-        err_console.print(f"[green]all {len(minimums)} {run.mode} thresholds met[/]")
-
-
-def _row_table(title: str, data: dict[str, Any]) -> Table:
-    table = Table(title=title, title_justify="left")
-    table.add_column("metric")
-    table.add_column("value", justify="right")
-    for key, value in data.items():
-        if isinstance(value, float):
-            table.add_row(key, f"{value:.3f}")
-        elif isinstance(value, int | str):
-            table.add_row(key, str(value))
-    return table
-
-
-def _side_by_side(m: dict[str, Any]) -> Table:
-    dev, loo = m["dev"], m.get("loo") or {}
-    table = Table(
-        title=f"dev set ({dev['n']} cases) · leave-one-out ({loo.get('n', 0)} labels)", title_justify="left"
-    )
-    for column in ("metric", "dev set", "leave-one-out"):
-        table.add_column(column, justify="left" if column == "metric" else "right")
-    rows = [(k, dev[k], loo.get(k)) for k in dev if not isinstance(dev[k], dict)]
-    rows += [(f"verdict.{k}", v, (loo.get("verdict") or {}).get(k)) for k, v in dev["verdict"].items()]
-    for key, a, b in rows:
-        table.add_row(key, _num(a), _num(b))
-    return table
-
-
-def _summary(run: EvalRun) -> None:
-    m = run.metrics
-    if run.mode == "retrieval":
-        console.print(_row_table(f"retrieval ({m['in_corpus']} in-corpus queries)", m["retrieval"]))
-        sb = m["seen_before"]
-        console.print(
-            _row_table(
-                f"seen-before ({sb['positives']} in corpus, {sb['negatives']} novel)",
-                {k: sb[k] for k in ("accuracy", "decided", "auroc", "ece") if sb.get(k) is not None},
-            )
-        )
-        console.print(_row_table("latency (ms)", m["latency_ms"]))
-    elif run.mode == "loo":
-        console.print(_row_table(f"leave-one-out ({m['scored']} labels)", m["loo"]))
-    elif run.mode == "dev":
-        console.print(_side_by_side(m))
-    else:
-        console.print(_row_table(f"{run.mode} ({m['answers']} answers)", m["scores"]))
-        if "judge" in m:
-            console.print(
-                _row_table("judge", {"mean_score": m["judge"]["mean_score"], **m["judge"]["verdicts"]})
-            )
-        if "backends" in m:
-            answered = ", ".join(f"{name} {count}" for name, count in m["backends"].items())
-            console.print(f"answered by: {answered}; fallback rate {m['fallback_rate']:.2f}", highlight=False)
-        if "latency_ms" in m:
-            console.print(_row_table("latency (ms)", m["latency_ms"]))
-
-
 @app.command("retrieval")
 def retrieval_cmd(
     queries: QueriesOpt = QUERIES,
@@ -156,7 +69,7 @@ def retrieval_cmd(
         from assistant.evaluation import runner
 
         run = runner.retrieval(assistant, cases, k=k, queries=queries, run_id=run_id, progress=update)
-    _finish(run, settings, out=out, as_json=as_json, thresholds=thresholds)
+    finish(run, settings, out=out, as_json=as_json, thresholds=thresholds)
 
 
 REAL = Path("eval/real.jsonl")
@@ -180,7 +93,7 @@ def dev_cmd(
     assistant = load_assistant(index)
     with progress_bar("dev set and leave-one-out") as update:
         run = runner.dev(assistant, cases, queries=queries, with_loo=loo, run_id=run_id, progress=update)
-    _finish(run, assistant.settings, out=out, as_json=as_json, thresholds=thresholds)
+    finish(run, assistant.settings, out=out, as_json=as_json, thresholds=thresholds)
 
 
 @app.command("fit-verdict")
@@ -209,7 +122,7 @@ def fit_verdict_cmd(
     oof = model.fitted_on["out_of_fold"]
     assert isinstance(oof, dict)
     for name, block in oof.items():
-        console.print(_row_table(f"out of fold: {name}", block))
+        console.print(row_table(f"out of fold: {name}", block))
     console.print(
         f"yes ≥ {model.yes}, maybe ≥ {model.maybe}; written to {output or DEFAULT_MODEL}", highlight=False
     )
@@ -233,53 +146,7 @@ def loo_cmd(
         from assistant.evaluation import runner
 
         run = runner.loo(assistant, k=k, run_id=run_id, progress=update)
-    _finish(run, assistant.settings, out=out, as_json=as_json, thresholds=thresholds)
-
-
-def _scorer(
-    index: Path | None,
-    *,
-    k: int,
-    judge: bool,
-    judge_url: str | None,
-    judge_model: str | None,
-    nli_model: str | None,
-    support_threshold: float | None,
-) -> AnswerScorer:
-    assistant = load_assistant(index)
-    s = assistant.settings
-    the_judge: Judge | None = None
-    if judge:
-        url = judge_url or s.eval_judge_base_url
-        if not url:
-            raise EvalDataError(
-                "--judge needs an endpoint",
-                hint="pass --judge-url http://host:port/v1 or set ASSISTANT_EVAL_JUDGE_BASE_URL",
-            )
-        from assistant.diagnosis.prompts import Prompts
-        from assistant.evaluation.judge import OpenAIJudge
-
-        key = s.eval_judge_api_key.get_secret_value() if s.eval_judge_api_key else None
-        the_judge = OpenAIJudge(
-            base_url=url,
-            model=judge_model or s.eval_judge_model,
-            api_key=key,
-            timeout=s.llm_timeout,
-            prompts=Prompts(s.prompts_dir),
-        )
-    nli = None
-    if name := nli_model or s.eval_nli_model:
-        from assistant.evaluation.nli import make_nli
-
-        with err_console.status(f"loading NLI model {name}…"):
-            nli = make_nli(name)
-    from assistant.evaluation.answers_run import AnswerScorer, ScoringOptions
-
-    options = ScoringOptions(
-        k=k,
-        support_threshold=support_threshold if support_threshold is not None else s.eval_support_threshold,
-    )
-    return AnswerScorer(assistant, options=options, nli=nli, judge=the_judge)
+    finish(run, assistant.settings, out=out, as_json=as_json, thresholds=thresholds)
 
 
 @app.command("answers")
@@ -304,7 +171,7 @@ def answers_cmd(
     """Score answers written by any LLM or person against the gold cases."""
     cases = load_cases(queries)
     records = load_answers(input_file)
-    scorer = _scorer(
+    scorer = answer_scorer(
         index,
         k=k,
         judge=judge,
@@ -321,7 +188,7 @@ def answers_cmd(
         err_console.print(
             f"[yellow]warning:[/] {len(unmatched)} answers have no gold case: {', '.join(unmatched[:5])}"
         )
-    _finish(run, scorer.assistant.settings, out=out, as_json=as_json)
+    finish(run, scorer.assistant.settings, out=out, as_json=as_json)
 
 
 @app.command("diagnose")
@@ -358,7 +225,7 @@ def diagnose_cmd(
     cases = [c for c in load_cases(queries) if c.relevant is not None][:limit]
     if sample is not None and sample < len(cases):
         cases = [cases[i * len(cases) // sample] for i in range(sample)]
-    scorer = _scorer(
+    scorer = answer_scorer(
         index,
         k=k or 5,
         judge=judge,
@@ -381,11 +248,10 @@ def diagnose_cmd(
                 for c in run.cases
             ],
         )
-    _finish(run, scorer.assistant.settings, out=out, as_json=as_json)
+    finish(run, scorer.assistant.settings, out=out, as_json=as_json)
 
 
 DETAIL = ("per_category.", "recall_curve.", "subtype_curve.")
-LOWER_IS_BETTER = ("latency_ms", "ece", "fallback_rate", "invalid_citations", "skipped")
 
 
 @app.command("compare")
@@ -413,27 +279,7 @@ def compare_cmd(
     if as_json:
         print_json([{"metric": d.metric, "a": d.a, "b": d.b, "delta": d.delta} for d in deltas])
         return
-    table = Table(title=f"{a['run_id']} → {b['run_id']}", title_justify="left")
-    for column in ("metric", "A", "B", "Δ"):
-        table.add_column(column, justify="left" if column == "metric" else "right")
-    for d in deltas:
-        if d.delta is None or abs(d.delta) < 1e-9:
-            style = ""
-        else:
-            better = (d.delta < 0) if any(w in d.metric for w in LOWER_IS_BETTER) else (d.delta > 0)
-            style = "green" if better else "red"
-        delta = _num(d.delta, sign=True) if d.delta is not None else ""
-        shown = f"[{style}]{delta}[/]" if style else delta
-        table.add_row(d.metric, _num(d.a), _num(d.b), shown)
-    console.print(table)
-
-
-def _num(value: float | None, *, sign: bool = False) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, int):
-        return f"{value:+d}" if sign else str(value)
-    return f"{value:+.3f}" if sign else f"{value:.3f}"
+    console.print(delta_table(deltas, title=f"{a['run_id']} → {b['run_id']}"))
 
 
 @app.command("feedback")

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from assistant import service
-from assistant.corpus.labels import load_labels
+from assistant.corpus.loading import load_labels
 from assistant.errors import LabelError
 from assistant.search.index import load_current
 from assistant.surfaces.cli.output import console, err_console, print_json, progress_bar, settings_with

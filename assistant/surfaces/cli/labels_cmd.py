@@ -10,7 +10,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from assistant.corpus.labels import LabelSet, iter_taxonomy_counts, label_schema, load_labels
+from assistant.corpus.labels import label_schema
+from assistant.corpus.loading import LabelSet, iter_taxonomy_counts, load_labels
 from assistant.corpus.taxonomy import load_taxonomy
 from assistant.surfaces.cli import labels_import_cmd
 from assistant.surfaces.cli.output import console, err_console, print_json, settings_with

@@ -28,13 +28,9 @@ def settings_with(**overrides: Any) -> Settings:
 
 
 def query_argument(text: str) -> str:
-    """A query from the command line: ``-`` reads it from standard input; pasted alert text is cleaned
-    of its boilerplate (links, pod hashes, scraping labels)."""
-    from assistant.sources.alerts import query_from_text
-
-    if text == "-":
-        text = sys.stdin.read()
-    return query_from_text(text)
+    """A query from the command line: ``-`` reads it from standard input (the service cleans pasted alert
+    text of its boilerplate, as on every surface)."""
+    return sys.stdin.read() if text == "-" else text
 
 
 def incident_table(matches: Sequence[Match], *, title: str | None = None, score: bool = True) -> Table:

@@ -26,7 +26,6 @@ from assistant.errors import AssistantError
 from assistant.schemas import IncidentDetail
 from assistant.search.results import SimilarResult
 from assistant.service import Assistant
-from assistant.sources.alerts import query_from_text
 
 NAME = "incident-assistant"
 INSTRUCTIONS = (
@@ -77,7 +76,7 @@ def create_mcp_server(assistant: Callable[[], Assistant]) -> MCPServer:
         """The past incidents most similar to the query, each with its score, and a seen-before verdict
         (yes / maybe / no, with a confidence) saying whether any of them is really the same problem."""
         try:
-            return assistant().similar(query_from_text(query), k)
+            return assistant().similar(query, k)
         except AssistantError as exc:
             raise tool_error(exc) from None
 
@@ -97,7 +96,7 @@ def create_mcp_server(assistant: Callable[[], Assistant]) -> MCPServer:
         """A diagnosis grounded in the most similar past incidents: likely causes with confidences,
         evidence to check, next steps and what resolved those incidents, each citing incident ids."""
         try:
-            return assistant().diagnose(query_from_text(query), k=k)
+            return assistant().diagnose(query, k=k)
         except AssistantError as exc:
             raise tool_error(exc) from None
 

@@ -18,7 +18,6 @@ from assistant.diagnosis.results import Diagnosis
 from assistant.errors import AssistantError, BackendUnavailable, QueryError
 from assistant.search.results import Match, SeenBefore
 from assistant.service import Assistant
-from assistant.sources.alerts import query_from_text
 from assistant.surfaces.slack.feedback import FeedbackStore
 
 TOP = 3
@@ -91,8 +90,7 @@ class Answerer:
         """
         assistant = self._assistant()
         query, used = compose_query(question, history, max_chars=assistant.settings.max_query_chars)
-        query = query_from_text(query)  # a pasted alert is searched without its boilerplate
-        if not query:
+        if not query.strip():
             raise QueryError("there is nothing to search for", hint="describe the symptoms")
         try:
             diagnosis = assistant.diagnose(query, k=self.top)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, BoltResponse, Respond
@@ -77,50 +78,65 @@ def register(
     app: App, *, answerer: Answerer, events: EventLog, visibility: str, public_url: str | None
 ) -> None:
     app.use(dedupe_retries(events))
+    listeners = Listeners(answerer=answerer, visibility=visibility, public_url=public_url)
+    app.command(COMMAND)(listeners.on_seen)
+    app.event("app_mention")(listeners.on_mention)
+    app.shortcut(SHORTCUT)(listeners.on_shortcut)
+    app.action(HELPED)(listeners.on_vote)
+    app.action(NOT_IT)(listeners.on_vote)
 
-    def answer_or_error(question: str, history: list[str]) -> tuple[Answer | None, str, list[dict[str, Any]]]:
+
+@dataclass(frozen=True)
+class Listeners:
+    """The listeners ``register`` adds; bolt passes each the arguments its parameters name."""
+
+    answerer: Answerer
+    visibility: str
+    """``response_type`` of a ``/seen`` answer: ``in_channel`` or ``ephemeral``."""
+    public_url: str | None
+
+    def answer_or_error(
+        self, question: str, history: list[str]
+    ) -> tuple[Answer | None, str, list[dict[str, Any]]]:
         try:
-            answer = answerer.answer(question, history=history)
+            answer = self.answerer.answer(question, history=history)
         except Exception as exc:
             if not isinstance(exc, AssistantError):
                 log.exception("answering %r failed", question[:200])
             text, blocks = notice(error_text(exc))
             return None, text, blocks
-        text, blocks = answer_message(answer, public_url=public_url)
+        text, blocks = answer_message(answer, public_url=self.public_url)
         return answer, text, blocks
 
-    @app.command(COMMAND)
-    def on_seen(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
+    def on_seen(self, ack: Ack, command: dict[str, Any], respond: Respond) -> None:
         question = to_plain(command.get("text") or "")
         if not question:
             ack(text=USAGE, response_type="ephemeral")
             return
         ack(text=f"Looking for “{clip(escape(question), 150)}” in past incidents…", response_type="ephemeral")
-        answer, text, blocks = answer_or_error(question, [])
+        answer, text, blocks = self.answer_or_error(question, [])
         respond(
             text=text,
             blocks=blocks,
-            response_type=visibility if answer else "ephemeral",
+            response_type=self.visibility if answer else "ephemeral",
             replace_original=False,
             unfurl_links=False,
         )
 
-    @app.event("app_mention")
-    def on_mention(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    def on_mention(self, event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
         if event.get("bot_id") or event.get("subtype") == "bot_message":
             return  # never answer bots (our own messages are dropped by bolt before this)
         channel, ts = event["channel"], event["ts"]
         parent = event.get("thread_ts")
         question = to_plain(event.get("text") or "", bot_user_id=context.bot_user_id)
         history = _history(client, context, channel=channel, parent=parent, before=ts)
-        _, text, blocks = answer_or_error(question, history)
+        _, text, blocks = self.answer_or_error(question, history)
         client.chat_postMessage(
             channel=channel, thread_ts=parent or ts, text=text, blocks=blocks, unfurl_links=False
         )
 
-    @app.shortcut(SHORTCUT)
     def on_shortcut(
-        ack: Ack, shortcut: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond
+        self, ack: Ack, shortcut: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond
     ) -> None:
         ack()
         message = shortcut.get("message") or {}
@@ -140,7 +156,7 @@ def register(
         if not question and not history:
             respond(text="That message has no text I can search for.", response_type="ephemeral")
             return
-        _, text, blocks = answer_or_error(question, history)
+        _, text, blocks = self.answer_or_error(question, history)
         try:
             client.chat_postMessage(
                 channel=channel, thread_ts=parent or ts, text=text, blocks=blocks, unfurl_links=False
@@ -151,11 +167,11 @@ def register(
             _, hint_blocks = notice(NOT_MEMBER)
             respond(text=text, blocks=hint_blocks + blocks, response_type="ephemeral", replace_original=False)
 
-    def on_vote(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+    def on_vote(self, ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         ack()
         vote: Vote = "up" if action.get("action_id") == HELPED else "down"
         user = (body.get("user") or {}).get("id") or "unknown"
-        stored = answerer.store.vote(answer_id=str(action.get("value") or ""), user=user, vote=vote)
+        stored = self.answerer.store.vote(answer_id=str(action.get("value") or ""), user=user, vote=vote)
         if stored is None:
             reply = "I no longer have that answer on record, so the vote was not stored."
         elif vote == "up":
@@ -163,9 +179,6 @@ def register(
         else:
             reply = "Thanks, noted that it was not it. A label for this incident would teach me next time."
         respond(text=reply, response_type="ephemeral", replace_original=False)
-
-    app.action(HELPED)(on_vote)
-    app.action(NOT_IT)(on_vote)
 
 
 def _history(

@@ -17,7 +17,6 @@ from assistant.errors import AssistantError
 from assistant.live import Runtime
 from assistant.llm.chat import selectable_backends
 from assistant.settings import Settings
-from assistant.sources.alerts import query_from_text
 from assistant.surfaces.http.answers import final_diagnosis, started, timed_diagnosis
 from assistant.surfaces.http.openai_schemas import (
     ChatCompletion,
@@ -160,7 +159,6 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Res
     runtime: Runtime = request.app.state.runtime
     backend = backend_for(body.model, runtime.settings)
     query, history = split_conversation(body.messages)
-    query = query_from_text(query)  # a pasted alert is searched without its boilerplate
     assistant = await run_in_threadpool(runtime.assistant)
     items = timed_diagnosis(assistant, runtime.metrics, text=query, k=None, backend=backend, history=history)
     if body.stream:

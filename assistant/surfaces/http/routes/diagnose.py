@@ -15,7 +15,6 @@ from assistant.diagnosis.results import Diagnosis
 from assistant.errors import AssistantError
 from assistant.live import Runtime
 from assistant.schemas import DiagnoseRequest
-from assistant.sources.alerts import query_from_text
 from assistant.surfaces.http.answers import chosen_backend, final_diagnosis, started, timed_diagnosis
 from assistant.surfaces.http.sse import SSE_HEADERS, SSE_MEDIA_TYPE, sse, wants_stream
 from assistant.surfaces.web.auth import Authorized
@@ -59,7 +58,7 @@ async def diagnose(
     items = timed_diagnosis(
         assistant,
         runtime.metrics,
-        text=query_from_text(body.query),
+        text=body.query,
         k=body.k,
         backend=backend,
         history=body.history,

@@ -8,7 +8,6 @@ from fastapi.responses import Response
 from assistant.live import Runtime
 from assistant.schemas import IncidentDetail, SimilarRequest
 from assistant.search.results import SimilarResult
-from assistant.sources.alerts import query_from_text
 from assistant.surfaces.web.auth import Authorized
 from assistant.surfaces.web.errors import ERRORS, ErrorBody
 
@@ -19,9 +18,7 @@ router = APIRouter(prefix="/v1", tags=["search"], dependencies=[Authorized])
 async def similar(body: SimilarRequest, request: Request) -> Response:
     """Most similar past incidents and the seen-before verdict (same JSON as `assistant similar --json`)."""
     runtime: Runtime = request.app.state.runtime
-    result = await runtime.search(
-        lambda assistant: assistant.similar(query_from_text(body.query), body.k, query_id=body.id)
-    )
+    result = await runtime.search(lambda assistant: assistant.similar(body.query, body.k, query_id=body.id))
     # Serialized here: returned as a model, FastAPI would validate it again in one more worker thread.
     return Response(result.model_dump_json(), media_type="application/json")
 
