@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-dev
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 PYTEST_ARGS ?=
-# Two workers (the machine has two cores); the model-export race tests share one.
+# Two workers (the machine has two cores); tests over the real model's corpus index share one (tests/conftest.py).
 PYTEST_WORKERS ?= -n 2 --dist loadgroup
 
 export HF_HUB_OFFLINE := 1

@@ -40,7 +40,7 @@ from assistant import Assistant, Settings  # noqa: E402
 from assistant.diagnosis.results import Diagnosis  # noqa: E402
 from assistant.service import build  # noqa: E402
 
-SEED_QUERIES = [  # the six seed labels, described in other words (as in tests/test_search.py)
+SEED_QUERIES = [  # the six seed labels, described in other words (as in tests/unit/search/test_search.py)
     ("seed-1", "java service heap keeps climbing for days, GC can't free it, pods get OOM killed"),
     ("seed-2", "envoy sidecars pegged on cpu, latency between services 4x, retransmits up"),
     ("seed-3", "kubectl is super slow, apiserver requests take seconds, etcd disk busy"),

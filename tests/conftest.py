@@ -17,7 +17,7 @@ from assistant.search.encoders.torch_runtime import SentenceTransformerEncoder
 from assistant.service import Assistant, build
 from assistant.settings import Settings
 from assistant.surfaces.server import create_app
-from tests.live_server import LiveServer, serve
+from tests.fakes.live_server import LiveServer, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 LABELS = ROOT / "labels"
@@ -135,3 +135,14 @@ def run_cli(
         text=True,
         timeout=120,
     )
+
+
+HEAVY_FIXTURES = {"corpus", "minilm_torch", "export_race"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests over the real model's whole-corpus index, torch or a fresh export share one xdist worker
+    (``--dist loadgroup``), so those session fixtures are built once, not once per worker."""
+    for item in items:
+        if HEAVY_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.xdist_group("model"))

@@ -6,6 +6,7 @@ import sys
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from assistant.errors import AssistantError
 from assistant.surfaces.cli import (
@@ -61,7 +62,7 @@ def main() -> None:
     try:
         app(prog_name="assistant")
     except AssistantError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)  # keeps `[llamacpp]`
         sys.exit(2)
     except KeyboardInterrupt:
         err_console.print("interrupted")

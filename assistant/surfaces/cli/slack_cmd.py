@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from assistant.errors import AssistantError
 from assistant.surfaces.cli.output import err_console, settings_with
 
 
@@ -39,11 +40,19 @@ def register(app: typer.Typer) -> None:
             settings, assistant=load_assistant(index), mode="socket" if socket else "http"
         )
         if socket:
+            from slack_sdk.errors import SlackClientError
+
             from assistant.surfaces.slack.socket_mode import socket_mode_handler
 
             handler = socket_mode_handler(settings, slack_app)
             err_console.print("Slack bot connecting in Socket Mode; Ctrl-C to stop.")
-            handler.start()  # type: ignore[no-untyped-call]
+            try:
+                handler.start()  # type: ignore[no-untyped-call]
+            except (OSError, SlackClientError) as exc:
+                raise AssistantError(
+                    f"could not connect to Slack in Socket Mode: {type(exc).__name__}: {exc}",
+                    hint="check the network to slack.com (or ASSISTANT_SLACK_API_URL) and SLACK_APP_TOKEN",
+                ) from None
         else:
             import uvicorn
 
