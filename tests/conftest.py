@@ -140,6 +140,7 @@ def run_cli(
 HEAVY_FIXTURES = {"corpus", "minilm_torch", "export_race"}
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests over the real model's whole-corpus index, torch or a fresh export share one xdist worker
     (``--dist loadgroup``), so those session fixtures are built once, not once per worker."""
