@@ -46,7 +46,7 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.corpus.labels import LabelSet, LoadedLabel, load_labels  # noqa: E402
+from assistant.corpus.loading import LabelSet, LoadedLabel, load_labels  # noqa: E402
 from assistant.corpus.passages import build_passages  # noqa: E402
 from assistant.search.encoders import make_encoder, normalise  # noqa: E402
 from assistant.service import Assistant, build, settings_encoder  # noqa: E402

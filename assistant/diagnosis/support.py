@@ -25,17 +25,17 @@ BOILERPLATE = frozenset(
 )
 ID_SHAPED = re.compile(r"\b[a-z][a-z0-9]*-\d[\w.-]*", re.IGNORECASE)
 
-# Measured on labels/ (159 labels; README "Citation check"). A label's own root cause has support 1.0
-# in its own evidence and resolution passages, for every label, and so has each of its resolution
-# actions in its resolution passage. Of the 25,122 (root cause, other label) pairs, 30 reach 0.6
-# (0.12%; 144 reach 0.5): near-duplicate labels and the short seed causes such as "Memory leak in
-# connection pool", whose words another label's analysis also uses. Of the (first action, other
-# label's resolution passage) pairs, 30 reach 0.6 as well.
+# Chosen on labels/ (README "Support check" and "Same cause" have the counts, which
+# bench/support_thresholds.py reprints). A label's own root cause is fully supported by its own evidence
+# and resolution passages, for every label, and so is each of its resolution actions by its resolution
+# passage. Pairs of a root cause and another label seldom reach it: near-duplicate labels and the short
+# seed causes such as "Memory leak in connection pool", whose words another label's analysis also uses.
+# Pairs of a label's first action and another label's resolution passage behave the same.
 SUPPORTED = 0.6
 # Two root causes are the same cause when each supports the other at least this much (the smaller of
-# the two shares). Of the 12,561 pairs of labels' root causes, 3 reach 0.45, all the same mechanism
-# told twice (ALB idle timeout vs Node keep-alive 502s 0.79; gRPC pinned to old pods by kube-proxy 0.57;
-# a consumer replay evicting Kafka's page cache 0.47); the next, 0.43, are two different listener leaks.
+# the two shares). The few pairs of labels' root causes that reach it each tell one mechanism twice (ALB
+# idle timeout vs Node keep-alive 502s; gRPC pinned to old pods by kube-proxy; a consumer replay evicting
+# Kafka's page cache); the pair just below it is two different listener leaks.
 SAME_CAUSE = 0.45
 
 

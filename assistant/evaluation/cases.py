@@ -13,6 +13,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from assistant.errors import AssistantError
 
+BUNDLED_DIR = Path(__file__).resolve().parent / "data"
+"""The eval cases and thresholds the package ships; a checkout's ``eval/`` links to them."""
+
+
+def eval_file(name: str) -> Path:
+    """``eval/<name>`` under the working folder when there is one (a checkout, your own cases), else the
+    copy the package ships, so ``assistant eval`` works from an installed wheel too."""
+    local = Path("eval") / name
+    return local if local.exists() else BUNDLED_DIR / name
+
 
 class EvalDataError(AssistantError):
     """An eval input file is missing or malformed."""

@@ -50,9 +50,9 @@ def set_torch_threads(count: int) -> int | None:
     """Set torch's intra-op thread count, if torch is loaded (the torch runtime loads it, the ONNX
     runtimes and ``fake`` do not); return the previous count.
 
-    Queries are encoded one short text at a time. On a busy 2-core machine two threads made one encode
-    take 350-950 ms (OpenMP threads spin while descheduled) against about 30 ms with one, so the service
-    and the eval query loops use one. Threads that have not run torch code yet pick the setting up.
+    Queries are encoded one short text at a time. On a busy machine more than one thread makes an encode
+    many times slower (OpenMP threads spin while descheduled), so the service and the eval query loops
+    use one. Threads that have not run torch code yet pick the setting up.
     """
     torch = sys.modules.get("torch")
     if torch is None:
