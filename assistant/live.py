@@ -224,5 +224,5 @@ class Runtime:
     async def search(self, run: Callable[[Assistant], T]) -> T:
         """``run(assistant)`` in a worker thread, at most ``search_threads`` at once. The other requests
         wait their turn on the event loop, first come first served, instead of as threads blocked
-        inside the search: under load that lowers p99 and saves CPU (README, Load)."""
+        inside the search: under load that lowers p99 and saves CPU (docs/evaluation.md, "Service load")."""
         return await anyio.to_thread.run_sync(lambda: run(self.assistant()), limiter=self._searches)

@@ -54,7 +54,7 @@ from assistant.settings import Settings  # noqa: E402
 
 console = Console(width=150)
 # torch intra-op threads for query timing: the machine's cores by default; the service and eval runs use 1,
-# which is slower on an idle machine and far faster on a loaded one (see README).
+# which is slower on an idle machine and far faster on a loaded one (see docs/evaluation.md).
 THREADS = int(os.environ.get("BENCH_TORCH_THREADS", "0")) or torch.get_num_threads()
 warnings.filterwarnings("ignore")
 

@@ -3,7 +3,7 @@ fix in its own passages and in every other label's, and the overlap of every pai
 
     .venv/bin/python bench/support_thresholds.py [labels_dir]
 
-Prints the counts the README quotes under *Grounding* (``support.SUPPORTED``, ``support.SAME_CAUSE``).
+Prints the counts docs/evaluation.md quotes under *Grounding* (``support.SUPPORTED``, ``support.SAME_CAUSE``).
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ BOILERPLATE = frozenset(
 )
 ID_SHAPED = re.compile(r"\b[a-z][a-z0-9]*-\d[\w.-]*", re.IGNORECASE)
 
-# Chosen on labels/ (README "Support check" and "Same cause" have the counts, which
+# Chosen on labels/ (docs/evaluation.md "Grounding thresholds on the labels" has the counts, which
 # bench/support_thresholds.py reprints). A label's own root cause is fully supported by its own evidence
 # and resolution passages, for every label, and so is each of its resolution actions by its resolution
 # passage. Pairs of a root cause and another label seldom reach it: near-duplicate labels and the short

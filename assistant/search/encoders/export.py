@@ -69,7 +69,7 @@ def export(folder: Path, target: Path) -> None:
 
     _pooling(folder)
     # Eager attention exports the padding mask as an addition; the SDPA export guards fully masked rows
-    # with IsNaN and Where over every score, which slows an int8 run, for the same vectors (README
+    # with IsNaN and Where over every score, which slows an int8 run, for the same vectors (docs/evaluation.md
     # "Encoders").
     model = AutoModel.from_pretrained(str(folder), local_files_only=True, attn_implementation="eager").eval()
     inputs, pad_id, pad_token = _sample_inputs(folder)

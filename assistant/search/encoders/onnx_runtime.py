@@ -167,7 +167,8 @@ class OnnxEncoder:
         self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         # tokenizer.json carries its own truncation and fixed padding (both 128 for MiniLM): use the
         # model's window, and no padding, since each text runs alone. Padding short queries to the fixed
-        # length made encoding them much slower, and moved int8's activation scale (README "Encoders").
+        # length made encoding them much slower, and moved int8's activation scale (docs/evaluation.md,
+        # "Encoders").
         self._tokenizer.enable_truncation(max_length=int(meta["max_seq_length"]))
         self._tokenizer.no_padding()
 

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from assistant.errors import AssistantError
-from assistant.evaluation.cases import EvalDataError, load_answers, load_cases, write_jsonl
+from assistant.evaluation.cases import EvalDataError, eval_file, load_answers, load_cases, write_jsonl
 from assistant.evaluation.compare import compare, load_run, resolve_run
 from assistant.evaluation.feedback import FILENAME, feedback_cases, read_votes
 from assistant.surfaces.cli.eval_output import delta_table, finish, row_table
@@ -20,7 +20,7 @@ from assistant.surfaces.cli.search_cmd import load_assistant
 
 app = typer.Typer(help="Evaluate retrieval and answers; write reports; compare runs.", no_args_is_help=True)
 
-QUERIES = Path("eval/queries.jsonl")
+QUERIES = eval_file("queries.jsonl")
 QueriesOpt = Annotated[Path, typer.Option("--queries", help="Gold cases (JSONL).")]
 KOpt = Annotated[int, typer.Option("--k", "-k", min=1, max=50, help="Deepest cutoff reported (recall@1..k).")]
 IndexOpt = Annotated[Path | None, typer.Option("--index", help="Index folder (default: index/).")]
@@ -72,7 +72,7 @@ def retrieval_cmd(
     finish(run, settings, out=out, as_json=as_json, thresholds=thresholds)
 
 
-REAL = Path("eval/real.jsonl")
+REAL = eval_file("real.jsonl")
 
 
 @app.command("dev")
