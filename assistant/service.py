@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 import numpy as np
 
+from assistant.corpus.facts import incident_facts
 from assistant.corpus.loading import LabelSet, load_labels
 from assistant.corpus.passages import KINDS
 from assistant.diagnosis.pipeline import Diagnoser
@@ -25,6 +26,7 @@ from assistant.search.index import (
     build_index,
     load_current,
 )
+from assistant.search.kinds import KindHistory
 from assistant.search.reasons import IncidentText, QueryText, match_reasons, missing_share
 from assistant.search.results import Match, PassageHit, SimilarResult
 from assistant.search.verdict import Candidate, SubtypeClassifier, VerdictModel, feature_rows
@@ -124,6 +126,7 @@ class Assistant:
         self._read: dict[str, IncidentText] = {}  # filled as incidents are first matched
         self._searches = threading.BoundedSemaphore(settings.search_threads)
         self.verdict_model = VerdictModel.load(settings.verdict_model)
+        self.kinds = KindHistory(index.incidents.values())
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, *, encoder: Encoder | None = None) -> Assistant:
@@ -206,6 +209,9 @@ class Assistant:
             top.same_problem if top else None,
             incident_id=top.id if top else None,
             contradictions=top.reasons.contradictions if top else (),
+            kind=self.kinds.known_kind(matches, exclude=exclude),
+            same_incident=bool(features) and self.verdict_model.same_incident(features[0]),
+            title=top.title if top else "",
         )
         return SimilarResult(id=query_id, query=query, matches=matches, seen_before=verdict), features
 
@@ -274,6 +280,7 @@ class Assistant:
     def _match(self, incident_id: str, score: float, similarity: float, rows: list[int]) -> Match:
         record = self.incident(incident_id)
         passages = [self.index.passages[r] for r in rows]
+        facts = incident_facts(record.raw)
         return Match(
             id=record.id,
             title=record.title,
@@ -282,6 +289,9 @@ class Assistant:
             score=round(score, 4),
             similarity=round(similarity, 4),
             passages=[PassageHit(kind=p.kind, text=p.text) for p in passages],
+            fix=facts.fixes[0] if facts.fixes else None,
+            outcome=facts.outcome,
+            started=facts.started,
         )
 
     def diagnose(

@@ -22,10 +22,18 @@ HEADLINE_KEYS = ("action", "type", "name", "title", "fix", "summary", "descripti
 DETAIL_KEYS = ("change", "changes", "details", "implementation")
 
 
+OUTCOME_KEYS = ("verification", "validation", "validation_criteria")
+CHECK_KEYS = ("success_criteria", "metrics_observed", "metrics_thresholds", "criteria")
+PERIOD_KEYS = ("duration", "monitoring_period")
+
+
 @dataclass(frozen=True)
 class IncidentFacts:
     root_cause: str | None
     fixes: list[str] = field(default_factory=list)
+    outcome: str | None = None
+    """Whether the fix held: ``resolution.outcome`` as written, else what was checked and for how long."""
+    started: str | None = None
 
 
 def _is_scalar(value: Any) -> bool:
@@ -64,6 +72,23 @@ def _headlines(value: Any) -> list[str]:
     return [f"{head} ({detail})" if detail else head]
 
 
+def _outcome(resolution: dict[str, Any]) -> str | None:
+    stated = resolution.get("outcome")
+    if isinstance(stated, str) and stated.strip():
+        return stated.strip()
+    for key in OUTCOME_KEYS:
+        block = resolution.get(key)
+        if not isinstance(block, dict):
+            continue
+        checks = next((v for k in CHECK_KEYS if isinstance(v := block.get(k), list) and v), None)
+        if not checks:
+            continue
+        period = next((str(v) for k in PERIOD_KEYS if _is_scalar(v := block.get(k))), None)
+        shown = "; ".join(str(c) for c in checks[:2] if _is_scalar(c))
+        return f"checked: {shown}" + (f" (over {period})" if period else "")
+    return None
+
+
 def incident_facts(raw: dict[str, Any]) -> IncidentFacts:
     analysis = raw.get("analysis") if isinstance(raw.get("analysis"), dict) else {}
     root = analysis.get("root_cause") if analysis else None
@@ -72,4 +97,10 @@ def incident_facts(raw: dict[str, Any]) -> IncidentFacts:
     for key in FIX_KEYS:
         if resolution and key in resolution:
             fixes.extend(h for h in _headlines(resolution[key]) if h not in fixes)
-    return IncidentFacts(root_cause=str(root) if root else None, fixes=fixes)
+    started = raw.get("timestamp")
+    return IncidentFacts(
+        root_cause=str(root) if root else None,
+        fixes=fixes,
+        outcome=_outcome(resolution) if resolution else None,
+        started=str(started) if isinstance(started, str) and started.strip() else None,
+    )

@@ -12,37 +12,18 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from assistant.evaluation.answer_metrics import mean
-from assistant.evaluation.calibration import auroc
 from assistant.evaluation.cases import GoldCase
 from assistant.evaluation.gold import root_cause
-from assistant.evaluation.latency import latency_summary
 from assistant.evaluation.results import Retrieved
-from assistant.evaluation.retrieval_run import loo_query, rounded
+from assistant.evaluation.retrieval_run import loo_query
 from assistant.search.encoders import one_torch_thread
 from assistant.service import Assistant
 
 Progress = Callable[[int, int], None]
 DEPTH = 10
 MECHANISM_AT = (1, 5)
-WORST = 12
-# Subtypes that name close mechanisms; a hit on the neighbour is reported apart, never counted as a hit.
-NEIGHBOURS: tuple[frozenset[str], ...] = (
-    frozenset({"service_mesh_overhead", "service_mesh_latency"}),
-    frozenset({"io_bottleneck", "storage_io"}),
-    frozenset({"memory_leak", "memory_management"}),
-    frozenset({"connection_pool_exhaustion", "connection_handling"}),
-)
-
-
-def neighbours(subtype: str | None) -> set[str]:
-    out: set[str] = set()
-    for group in NEIGHBOURS:
-        if subtype in group:
-            out |= group - {subtype}
-    return out
 
 
 class DevCase(BaseModel):
@@ -52,11 +33,17 @@ class DevCase(BaseModel):
     subtype: str | None
     root_cause: str = ""
     exclude: list[str] = []
+    slices: dict[str, str] = {}
+    """``origin`` and ``sighting`` of a dev case, reported apart (``eval dev``'s per-slice table)."""
+
+
+SLICE_FIELDS = ("origin", "sighting")
 
 
 class DevRetrieved(Retrieved):
     same_problem: float | None = None
     contradictions: int = 0
+    contradiction_rules: list[str] = Field(default_factory=list)
 
 
 class DevOutcome(BaseModel):
@@ -71,6 +58,7 @@ class DevOutcome(BaseModel):
     features: list[dict[str, float]]
     mechanism: dict[str, float | None] = {}
     latency_ms: float
+    slices: dict[str, str] = {}
 
     @property
     def top_right(self) -> bool:
@@ -95,6 +83,7 @@ def dev_cases(cases: Sequence[GoldCase]) -> list[DevCase]:
                 category=c.category,
                 subtype=c.subtype,
                 root_cause=str(extra.get("root_cause") or ""),
+                slices={f: str(extra[f]) for f in SLICE_FIELDS if extra.get(f)},
             )
         )
     return out
@@ -170,90 +159,24 @@ def run_dev(
                 subtype=case.subtype,
                 root_cause=case.root_cause,
                 retrieved=[
-                    DevRetrieved.of(m, contradictions=len(m.reasons.contradictions)) for m in result.matches
+                    DevRetrieved.of(
+                        m,
+                        contradictions=len(m.reasons.contradictions),
+                        contradiction_rules=m.reasons.contradiction_rules,
+                    )
+                    for m in result.matches
                 ],
                 verdict=result.seen_before.verdict,
                 confidence=result.seen_before.confidence,
                 features=features,
                 mechanism=mechanism,
                 latency_ms=round(elapsed, 3),
+                slices=case.slices,
             )
         )
         if progress:
             progress(done, len(cases))
     return outcomes
-
-
-def _hit(o: DevOutcome, k: int) -> float:
-    rank = o.subtype_rank()
-    return 1.0 if rank is not None and rank <= k else 0.0
-
-
-def verdict_block(
-    verdicts: Sequence[str], confidences: Sequence[float], right: Sequence[bool]
-) -> dict[str, Any]:
-    """Verdict quality against "the top match is the same kind of problem" (``right``)."""
-    n = len(verdicts)
-    yes = [r for v, r in zip(verdicts, right, strict=True) if v == "yes"]
-    no = [r for v, r in zip(verdicts, right, strict=True) if v == "no"]
-    return {
-        "n": n,
-        "yes_share": len(yes) / n if n else None,
-        "yes_precision": mean([float(r) for r in yes]) if yes else None,
-        "yes_recall": (len([r for r in yes if r]) / sum(right)) if sum(right) else None,
-        "maybe_share": sum(1 for v in verdicts if v == "maybe") / n if n else None,
-        "no_share": len(no) / n if n else None,
-        "no_precision": mean([float(not r) for r in no]) if no else None,
-        "auroc": auroc(list(confidences), list(right)),
-        "yes": len(yes),
-        "yes_wrong": len([r for r in yes if not r]),
-    }
-
-
-def set_metrics(outcomes: Sequence[DevOutcome]) -> dict[str, Any]:
-    """Ranking, mechanism and verdict metrics of one set of outcomes."""
-    scored = [o for o in outcomes if o.subtype]
-    block: dict[str, Any] = {
-        "n": len(outcomes),
-        "scored": len(scored),
-        "negatives": len(outcomes) - len(scored),
-    }
-    for k in (1, 3, 5, 10):
-        block[f"subtype_hit@{k}"] = mean([_hit(o, k) for o in scored])
-    block["subtype_mrr"] = mean([1.0 / r if (r := o.subtype_rank()) else 0.0 for o in scored])
-    block["category_hit@3"] = mean(
-        [1.0 if o.category in [r.category for r in o.retrieved[:3]] else 0.0 for o in scored if o.category]
-    )
-    block["neighbour_hit@1"] = mean(
-        [1.0 if o.retrieved and o.retrieved[0].subtype in neighbours(o.subtype) else 0.0 for o in scored]
-    )
-    for k in MECHANISM_AT:
-        values = [v for o in scored if (v := o.mechanism.get(f"@{k}")) is not None]
-        block[f"mechanism@{k}"] = mean(values) if values else None
-    block["verdict"] = verdict_block(
-        [o.verdict for o in outcomes], [o.confidence for o in outcomes], [o.top_right for o in outcomes]
-    )
-    counts: dict[str, int] = {}
-    for o in outcomes:
-        counts[o.verdict] = counts.get(o.verdict, 0) + 1
-    block["verdicts"] = counts
-    return block
-
-
-def _brief(o: DevOutcome, shown: int = 5) -> dict[str, Any]:
-    return {
-        "id": o.id,
-        "query": o.query,
-        "subtype": o.subtype,
-        "relevant": [],
-        "first_relevant_rank": o.subtype_rank(),
-        "verdict": o.verdict,
-        "confidence": o.confidence,
-        "retrieved": [
-            {"id": r.id, "title": r.title, "subtype": r.subtype, "score": r.score, "similarity": r.similarity}
-            for r in o.retrieved[:shown]
-        ],
-    }
 
 
 ANSWER_METRICS = ("attribution_precision", "unsupported_citations")
@@ -271,27 +194,3 @@ def attribution(assistant: Assistant, cases: Sequence[DevCase], *, k: int = 5) -
     precision = attribution_precision(diagnoses, root_causes=causes)
     dropped = sum(len(d.unsupported_citations) for d in diagnoses)
     return dict(zip(ANSWER_METRICS, (precision, dropped), strict=True))
-
-
-def dev_metrics(
-    dev: Sequence[DevOutcome], loo: Sequence[DevOutcome], *, answers: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    per_category: dict[str, dict[str, Any]] = {}
-    for cat in sorted({o.category for o in dev if o.category}):
-        members = [o for o in dev if o.category == cat]
-        per_category[cat] = {k: v for k, v in set_metrics(members).items() if not isinstance(v, dict)}
-    metrics: dict[str, Any] = {
-        "dev": {**set_metrics(dev), **(answers or {})},
-        "loo": set_metrics(loo) if loo else {},
-        "per_category": per_category,
-        "latency_ms": latency_summary([o.latency_ms for o in dev]),
-        "wrong_yes": [_brief(o) for o in dev if o.verdict == "yes" and not o.top_right][:WORST],
-        "worst_misses": [
-            _brief(o)
-            for o in sorted(
-                (o for o in dev if o.subtype and (o.subtype_rank() or 99) > 1),
-                key=lambda o: (-(o.subtype_rank() or 99), o.id),
-            )[:WORST]
-        ],
-    }
-    return rounded(metrics)

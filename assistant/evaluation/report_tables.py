@@ -102,6 +102,29 @@ def _misses(title: str, misses: list[dict[str, Any]], *, note: str) -> Table:
 
 
 DEV_COLUMNS = ("n", "subtype_hit@1", "subtype_hit@5", "subtype_mrr", "category_hit@3", "mechanism@1")
+SLICE_COLUMNS = (
+    *DEV_COLUMNS,
+    "verdict_yes_precision",
+    "verdict_yes_recall",
+    "verdict_false_no",
+    "verdict_no_share",
+)
+
+
+def _audit(rows: list[dict[str, Any]]) -> Table:
+    return Table(
+        title="Contradiction rules",
+        headers=["rule", "fires", "right", "precision"],
+        rows=[[r["rule"], str(r["fires"]), str(r["right"]), fmt(r["precision"])] for r in rows],
+        note="Every (case, retrieved incident) pair of the dev set and leave-one-out where a rule fires; "
+        "right: the incident is indeed another kind of problem than the case.",
+    )
+
+
+def _slices(per: dict[str, dict[str, Any]]) -> Table:
+    table = _per_category("Dev set by slice (origin, sighting)", per, SLICE_COLUMNS)
+    table.headers[0] = "slice"
+    return table
 
 
 def _dev_tables(m: dict[str, Any]) -> list[Table]:
@@ -125,6 +148,8 @@ def _dev_tables(m: dict[str, Any]) -> list[Table]:
         side,
         verdict,
         _per_category("Dev set per category", m["per_category"], DEV_COLUMNS),
+        _slices(m.get("per_slice") or {}),
+        _audit(m.get("contradiction_audit") or []),
         _kv("Latency of one search (ms)", m["latency_ms"]),
         _misses("Wrong yes", m["wrong_yes"], note="Dev cases told yes whose top match is another subtype."),
         _misses("Worst misses", m["worst_misses"], note="Dev cases whose gold subtype is not ranked first."),

@@ -16,12 +16,12 @@ from assistant.evaluation.answers_run import (
     score_answers,
 )
 from assistant.evaluation.cases import AnswerRecord, GoldCase
+from assistant.evaluation.dev_metrics import dev_metrics
 from assistant.evaluation.dev_run import (
     DevOutcome,
     RootCauses,
     attribution,
     dev_cases,
-    dev_metrics,
     loo_cases,
     run_dev,
 )

@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from assistant.evaluation.calibration import auroc
-from assistant.evaluation.dev_run import DevOutcome, verdict_block
+from assistant.evaluation.dev_metrics import verdict_block
+from assistant.evaluation.dev_run import DevOutcome
 from assistant.search.verdict import FIT_FEATURES, VerdictModel
 
 YES_PRECISION = 0.93

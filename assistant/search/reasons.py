@@ -111,11 +111,21 @@ class FacetReading:
 
 
 def _read_facets(text: str) -> tuple[FacetReading, ...]:
+    """Each facet's first statement outside a phrase ruling it out ("restarts" in "no restarts" does
+    not state restarts), and every phrase ruling it out."""
     out = []
     for facet in FACETS:
-        yes = facet.present.search(text)
-        no = (m.group(0).strip() for m in facet.absent.finditer(text))
-        out.append(FacetReading(yes.group(0).strip() if yes else None, tuple(dict.fromkeys(no))))
+        no = list(facet.absent.finditer(text))
+        yes = next(
+            (
+                m
+                for m in facet.present.finditer(text)
+                if not any(n.start() < m.end() and m.start() < n.end() for n in no)
+            ),
+            None,
+        )
+        ruled_out = tuple(dict.fromkeys(m.group(0).strip() for m in no))
+        out.append(FacetReading(yes.group(0).strip() if yes else None, ruled_out))
     return tuple(out)
 
 
@@ -152,19 +162,31 @@ class QueryText:
         return cls(_words(query), order, _read_facets(query), tuple(identifiers(query)))
 
 
-def _contradictions(query: QueryText, incident: IncidentText) -> list[str]:
-    out: list[str] = []
-    for q, i in zip(query.facets, incident.facets, strict=True):
-        if q.stated and not q.ruled_out and i.ruled_out:
-            out.append(f"query says {q.stated}; this incident: {', '.join(i.ruled_out)}")
-        elif q.ruled_out and i.stated and not i.ruled_out:
-            out.append(f"query says {', '.join(q.ruled_out)}; this incident: {i.stated}")
+@dataclass(frozen=True)
+class Contradiction:
+    rule: str
+    """``<facet>: query states, incident rules out`` or the reverse: what the eval audit counts by."""
+    text: str
+    """What a user reads."""
+
+
+def _contradictions(query: QueryText, incident: IncidentText) -> list[Contradiction]:
+    """A facet one side states and the other only rules out. A side that both states and rules out a
+    facet (a title saying "OOMKilled" over an evidence line "heap looked fine") contradicts nothing."""
+    out: list[Contradiction] = []
+    for facet, q, i in zip(FACETS, query.facets, incident.facets, strict=True):
+        if q.stated and not q.ruled_out and i.ruled_out and not i.stated:
+            text = f"query says {q.stated}; this incident: {', '.join(i.ruled_out)}"
+            out.append(Contradiction(f"{facet.name}: query states, incident rules out", text))
+        elif q.ruled_out and not q.stated and i.stated and not i.ruled_out:
+            text = f"query says {', '.join(q.ruled_out)}; this incident: {i.stated}"
+            out.append(Contradiction(f"{facet.name}: query rules out, incident states", text))
     return out
 
 
 def contradictions(query: str, symptom_text: str) -> list[str]:
     """Facets the query states and the incident rules out, or the other way round, in plain words."""
-    return _contradictions(QueryText.of(query), IncidentText.of([symptom_text]))
+    return [c.text for c in _contradictions(QueryText.of(query), IncidentText.of([symptom_text]))]
 
 
 def _shared(query: QueryText, incident: IncidentText, *, limit: int = 3) -> list[SharedSymptom]:
@@ -207,4 +229,9 @@ def missing_share(query: QueryText, incident: IncidentText) -> float:
 
 
 def match_reasons(query: QueryText, incident: IncidentText) -> MatchReasons:
-    return MatchReasons(shared=_shared(query, incident), contradictions=_contradictions(query, incident))
+    found = _contradictions(query, incident)
+    return MatchReasons(
+        shared=_shared(query, incident),
+        contradictions=[c.text for c in found],
+        contradiction_rules=[c.rule for c in found],
+    )

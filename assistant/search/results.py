@@ -29,6 +29,9 @@ class MatchReasons(BaseModel):
     contradictions: list[str] = Field(
         default_factory=list, description="What in the incident contradicts the query, in plain words."
     )
+    contradiction_rules: list[str] = Field(
+        default_factory=list, description="The rule behind each contradiction (facet and direction)."
+    )
 
 
 class Match(BaseModel):
@@ -43,6 +46,25 @@ class Match(BaseModel):
     same_problem: float | None = Field(
         None, ge=0, le=1, description="Probability that this incident shares the query's mechanism."
     )
+    fix: str | None = Field(None, description="What fixed it (the label's first resolution step).")
+    outcome: str | None = Field(
+        None, description="Whether the fix held: the label's resolution.outcome, else what was checked."
+    )
+    started: str | None = Field(None, description="When it happened (the label's timestamp).")
+
+
+Level = Literal["kind", "incident"]
+
+
+class KnownKind(BaseModel):
+    """The kind of problem a "yes" is about, with how often the index has seen it."""
+
+    category: str | None
+    subtype: str
+    incidents: int = Field(description="Incidents of this subtype in the index.")
+    matched: list[str] = Field(description="The matches of this subtype, best first.")
+    last_seen: str | None = Field(None, description="Latest timestamp among the incidents of this subtype.")
+    last_fix: str | None = Field(None, description="What fixed the latest matched incident of this kind.")
 
 
 class SeenBefore(BaseModel):
@@ -50,6 +72,12 @@ class SeenBefore(BaseModel):
     confidence: float = Field(ge=0, le=1, description="Probability that the top match is the same problem.")
     incident_id: str | None = Field(None, description="The incident the verdict is about (the top match).")
     reason: str = Field("", description="One line a user reads: why yes, maybe or no.")
+    level: Level | None = Field(
+        None,
+        description='What a yes means: "kind" (this kind of problem is known) or "incident" (it looks like '
+        "the same incident as incident_id); null for maybe and no.",
+    )
+    kind: KnownKind | None = Field(None, description="The top match's kind of problem and its history.")
 
 
 class SimilarResult(BaseModel):

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, Field
 
-from assistant.search.results import SeenBefore, Verdict
+from assistant.search.results import KnownKind, Level, SeenBefore, Verdict
 
 DEFAULT_MODEL = Path(__file__).with_name("verdict_model.json")
 
@@ -150,6 +150,10 @@ class VerdictModel(BaseModel):
     intercept: float
     yes: float = Field(ge=0, le=1, description="same_problem at or above which the verdict is yes.")
     maybe: float = Field(ge=0, le=1, description="same_problem at or above which it is maybe; below: no.")
+    incident_similarity: float = Field(
+        1.01, description="A yes is about the same incident when the top match's cosine reaches this..."
+    )
+    incident_margin: float = Field(1.01, description="... and leads the next incident's by this much.")
     fitted_on: dict[str, object] = Field(default_factory=dict, description="Data and out-of-fold figures.")
 
     @classmethod
@@ -165,10 +169,26 @@ class VerdictModel(BaseModel):
             z += coef * (features.get(name, 0.0) - mean) / scale
         return 1.0 / (1.0 + math.exp(-z))
 
+    def same_incident(self, features: Mapping[str, float]) -> bool:
+        """Whether a match is close enough to be the same incident, not only the same kind."""
+        return (
+            features.get("similarity", 0.0) >= self.incident_similarity
+            and features.get("margin", 0.0) >= self.incident_margin
+        )
+
     def verdict(
-        self, probability: float | None, *, incident_id: str | None, contradictions: Sequence[str] = ()
+        self,
+        probability: float | None,
+        *,
+        incident_id: str | None,
+        contradictions: Sequence[str] = (),
+        kind: KnownKind | None = None,
+        same_incident: bool = False,
+        title: str = "",
     ) -> SeenBefore:
-        """The verdict on the top match. A match that contradicts the query is never a yes."""
+        """The verdict on the top match. A match that contradicts the query is never a yes. A yes says
+        which answer it is: this kind of problem is known (``kind``), or this looks like the same
+        incident (``same_incident``)."""
         if probability is None:
             return SeenBefore(
                 verdict="no", confidence=0.0, incident_id=None, reason="no incident in the index is similar"
@@ -176,12 +196,30 @@ class VerdictModel(BaseModel):
         v: Verdict = "yes" if probability >= self.yes else "maybe" if probability >= self.maybe else "no"
         if v == "yes" and contradictions:
             v = "maybe"
-        pct = round(probability * 100)
-        reason = {
-            "yes": f"{incident_id} very likely has the same mechanism ({pct}%)",
-            "maybe": f"{incident_id} may be the same kind of problem ({pct}%); check its symptoms",
-            "no": f"nothing in the index looks like the same problem (best: {incident_id}, {pct}%)",
-        }[v]
+        level: Level | None = None if v != "yes" else "incident" if same_incident else "kind"
+        reason = _reason(v, level, round(probability * 100), incident_id, kind, title)
         if contradictions:
             reason += "; but " + "; ".join(contradictions)
-        return SeenBefore(verdict=v, confidence=round(probability, 4), incident_id=incident_id, reason=reason)
+        return SeenBefore(
+            verdict=v,
+            confidence=round(probability, 4),
+            incident_id=incident_id,
+            reason=reason,
+            level=level,
+            kind=kind,
+        )
+
+
+def _reason(
+    v: Verdict, level: Level | None, pct: int, incident_id: str | None, kind: KnownKind | None, title: str
+) -> str:
+    name = kind.subtype.replace("_", " ") if kind else "this kind of problem"
+    if level == "incident":
+        return f"yes — looks like the same incident as {incident_id} ({pct}%): {title}"
+    if level == "kind":
+        seen = f"{kind.incidents} past incident{'s' if kind.incidents != 1 else ''}" if kind else "seen"
+        last = f"; last fixed by: {kind.last_fix}" if kind and kind.last_fix else ""
+        return f"yes — a known kind of problem: {name}, {seen} ({pct}%){last}"
+    if v == "maybe":
+        return f"maybe — {incident_id} may be the same kind of problem ({name}, {pct}%); check its symptoms"
+    return f"no — nothing in the index looks like the same kind of problem (best: {incident_id}, {pct}%)"

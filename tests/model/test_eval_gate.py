@@ -10,13 +10,13 @@ import pytest
 
 from assistant import Assistant
 from assistant.evaluation.cases import load_cases
+from assistant.evaluation.dev_metrics import dev_metrics
 from assistant.evaluation.dev_run import (
     ANSWER_METRICS,
     DevOutcome,
     DevRetrieved,
     attribution,
     dev_cases,
-    dev_metrics,
     loo_cases,
     run_dev,
 )

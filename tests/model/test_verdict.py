@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from assistant import Assistant
-from assistant.evaluation.dev_run import DevOutcome, DevRetrieved, verdict_block
+from assistant.evaluation.dev_metrics import verdict_block
+from assistant.evaluation.dev_run import DevOutcome, DevRetrieved
 from assistant.evaluation.verdict_fit import dataset, fit, thresholds
 from assistant.search.reasons import contradictions, missing_terms, shared_symptoms
 from assistant.search.verdict import FIT_FEATURES, SubtypeClassifier, VerdictModel

@@ -50,7 +50,7 @@ def render_details(d: Diagnosis) -> None:
     console.print()
     shown = [cited[c] for c in d.citations if c in cited]
     console.print(incident_table(shown, title="Cited incidents", score=False))
-    verdict = f"seen before: {d.seen_before.verdict} ({d.seen_before.confidence:.2f})"
+    verdict = d.seen_before.reason or f"seen before: {d.seen_before.verdict}"
     console.print(Text(f"{verdict} · answered by {d.backend}", style="dim"))
 
 

@@ -75,6 +75,18 @@ def side_by_side(m: dict[str, Any]) -> Table:
     return table
 
 
+SLICE_SHOWN = ("n", "subtype_hit@1", "subtype_hit@5", "verdict_yes_precision", "verdict_false_no")
+
+
+def slice_table(per: dict[str, dict[str, Any]]) -> Table:
+    table = Table(title="dev set by slice", title_justify="left")
+    for column in ("slice", *SLICE_SHOWN):
+        table.add_column(column, justify="left" if column == "slice" else "right")
+    for name, row in per.items():
+        table.add_row(name, *(num(row.get(c)) for c in SLICE_SHOWN))
+    return table
+
+
 def summary(run: EvalRun) -> None:
     m = run.metrics
     if run.mode == "retrieval":
@@ -91,6 +103,8 @@ def summary(run: EvalRun) -> None:
         console.print(row_table(f"leave-one-out ({m['scored']} labels)", m["loo"]))
     elif run.mode == "dev":
         console.print(side_by_side(m))
+        if m.get("per_slice"):
+            console.print(slice_table(m["per_slice"]))
     else:
         console.print(row_table(f"{run.mode} ({m['answers']} answers)", m["scores"]))
         if "judge" in m:

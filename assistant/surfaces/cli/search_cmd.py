@@ -47,6 +47,9 @@ def render_result(result: SimilarResult) -> None:
     for rank, m in enumerate(result.matches, start=1):
         if why := _why(m):
             console.print(f"  {rank}. {m.id}: {why}", highlight=False)
+        if m.fix:
+            held = f" — {escape(m.outcome)}" if m.outcome else ""
+            console.print(f"     fixed by: {escape(m.fix)}{held}", highlight=False)
 
 
 def _why(m: Match) -> str:

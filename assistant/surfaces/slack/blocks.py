@@ -66,12 +66,23 @@ def verdict_line(answer: Answer, *, public_url: str | None) -> tuple[str, str]:
     verdict = answer.seen_before
     top = answer.cards[0].match if answer.cards else None
     confidence = f"{verdict.confidence:.0%}"
-    if verdict.verdict == "yes" and top:
+    if verdict.verdict == "yes" and top and verdict.level == "incident":
         ref = incident_ref(public_url, top.id)
         return (
-            f":white_check_mark: *Yes — very likely the same as {ref}*: {escape(top.title)} "
+            f":white_check_mark: *Yes — looks like the same incident as {ref}*: {escape(top.title)} "
             f"(confidence {confidence})",
-            f"Yes — very likely the same as {top.id}: {top.title}",
+            f"Yes — looks like the same incident as {top.id}: {top.title}",
+        )
+    if verdict.verdict == "yes" and top:
+        kind = verdict.kind
+        name = (kind.subtype if kind else top.subtype or "this kind of problem").replace("_", " ")
+        seen = f", {kind.incidents} past incidents" if kind else ""
+        fix = f"\nLast fixed by: {escape(kind.last_fix)}" if kind and kind.last_fix else ""
+        ref = incident_ref(public_url, top.id)
+        return (
+            f":white_check_mark: *Yes — a known kind of problem: {escape(name)}*{seen}; closest is {ref}: "
+            f"{escape(top.title)} (confidence {confidence}){fix}",
+            f"Yes — a known kind of problem: {name}{seen}; closest is {top.id}: {top.title}",
         )
     if verdict.verdict == "maybe" and top:
         ref = incident_ref(public_url, top.id)
@@ -109,6 +120,8 @@ def card_text(rank: int, card: Card, *, public_url: str | None) -> str:
         shown = "; ".join(escape(f) for f in facts.fixes[:FIXES_SHOWN])
         more = f" (+{len(facts.fixes) - FIXES_SHOWN} more)" if len(facts.fixes) > FIXES_SHOWN else ""
         lines.append(f"*What fixed it:* {shown}{more}")
+    if facts.outcome:
+        lines.append(f"*Did it hold:* {escape(facts.outcome)}")
     url = incident_url(public_url, m.id)
     return clip("\n".join(lines), CARD_CHARS, suffix=f"<{url}|full incident>" if url else "")
 

@@ -17,7 +17,7 @@ from slack_sdk.models.blocks import Block
 from typer.testing import CliRunner
 
 from assistant.corpus.facts import IncidentFacts, incident_facts
-from assistant.search.results import Match, PassageHit, SeenBefore
+from assistant.search.results import KnownKind, Match, PassageHit, SeenBefore
 from assistant.settings import Settings
 from assistant.surfaces.cli import app as cli
 from assistant.surfaces.slack.answer import Answer, Card, compose_query
@@ -52,7 +52,8 @@ def answer(verdict: str = "yes", cards: list[Card] | None = None, **extra: Any) 
         query="q",
         question=extra.pop("question", "pods OOMKilled"),
         history_used=extra.pop("history_used", 0),
-        seen_before=SeenBefore(verdict=verdict, confidence=0.91 if verdict == "yes" else 0.1),  # type: ignore[arg-type]
+        seen_before=extra.pop("seen_before", None)
+        or SeenBefore(verdict=verdict, confidence=0.91 if verdict == "yes" else 0.1),  # type: ignore[arg-type]
         cards=[card("perf-1"), card("perf-2")] if cards is None else cards,
         **extra,
     )
@@ -85,7 +86,26 @@ def test_clip_cuts_at_a_word_and_never_inside_an_entity() -> None:
 
 def test_verdict_comes_first_in_plain_words() -> None:
     _, blocks = answer_message(answer("yes"), public_url=None)
-    assert blocks[0]["text"]["text"].startswith(":white_check_mark: *Yes — very likely the same as `perf-1`*")
+    assert blocks[0]["text"]["text"].startswith(
+        ":white_check_mark: *Yes — a known kind of problem: connection pool exhaustion*"
+    )
+    kind = KnownKind(
+        category="database",
+        subtype="connection_pool_exhaustion",
+        incidents=7,
+        matched=["perf-1", "perf-2"],
+        last_fix="Raise the pool size",
+    )
+    seen = SeenBefore(verdict="yes", confidence=0.95, level="kind", kind=kind)
+    text, blocks = answer_message(answer(seen_before=seen), public_url=None)
+    head = blocks[0]["text"]["text"]
+    assert "7 past incidents" in head and "Last fixed by: Raise the pool size" in head
+    assert text.startswith("Yes — a known kind of problem: connection pool exhaustion, 7 past incidents")
+    seen = SeenBefore(verdict="yes", confidence=0.97, level="incident", incident_id="perf-1")
+    _, blocks = answer_message(answer(seen_before=seen), public_url=None)
+    assert blocks[0]["text"]["text"].startswith(
+        ":white_check_mark: *Yes — looks like the same incident as `perf-1`*"
+    )
     text, blocks = answer_message(answer("no"), public_url=None)
     assert "Nothing like this in our history" in blocks[0]["text"]["text"]
     assert text.startswith("Nothing like this in our history")

@@ -96,15 +96,14 @@ def sources(d: Diagnosis) -> str:
         if items:
             lines += ["", title, *items]
     pct = round(d.seen_before.confidence * 100)
-    verdict = f"Seen before: {d.seen_before.verdict} ({pct}% confidence)"
-    reason = getattr(d.seen_before, "reason", "")
-    lines += ["", f"{verdict} — {reason}" if reason else verdict]
+    lines += ["", d.seen_before.reason or f"Seen before: {d.seen_before.verdict} ({pct}% confidence)"]
     if d.matches:
         lines.append("Similar incidents:")
-        lines += [
-            f"- {m.id} — {m.title} ({m.category or '?'} / {m.subtype or '?'}, score {m.score:.2f})"
-            for m in d.matches
-        ]
+        for m in d.matches:
+            kind = f"{m.category or '?'} / {m.subtype or '?'}"
+            lines.append(f"- {m.id} — {m.title} ({kind}, score {m.score:.2f})")
+            if m.fix:
+                lines.append(f"  fixed by: {m.fix}" + (f" — {m.outcome}" if m.outcome else ""))
     if d.fallback_reason:
         lines.append(f"(answered by {d.backend}: {d.fallback_reason})")
     return "\n" + "\n".join(lines)

@@ -65,8 +65,11 @@ function percent(x) {
 
 function verdictText(seen) {
   const pct = Math.round((seen.confidence || 0) * 100);
-  const label = { yes: "Seen before", maybe: "Maybe seen before", no: "Not seen before" }[seen.verdict];
-  return `${label} · ${pct}%`;
+  const yes = seen.level === "incident" ? "Same incident seen before" : "Known kind of problem";
+  const label = { yes, maybe: "Maybe seen before", no: "Not seen before" }[seen.verdict];
+  const kind = seen.verdict === "yes" && seen.kind
+    ? ` · ${seen.kind.subtype.replaceAll("_", " ")}, ${seen.kind.incidents} past` : "";
+  return `${label}${kind} · ${pct}%`;
 }
 
 function setBadge(node, seen) {
@@ -179,6 +182,14 @@ function setVerdictReason(node, seen) {
   node.textContent = seen.reason || "";
 }
 
+function matchFix(m) {
+  // what fixed it last time, and whether it held: the first thing a "yes" is good for
+  if (!m.fix) return null;
+  return el("p", { class: "match-fix" },
+    el("strong", {}, "Fixed by: "), m.fix,
+    m.outcome ? el("span", { class: "match-outcome" }, ` — ${m.outcome}`) : null);
+}
+
 function renderMatches(diagnosis) {
   const list = $("#matches");
   list.replaceChildren();
@@ -216,6 +227,7 @@ function renderMatches(diagnosis) {
             cited.has(m.id) ? el("span", { class: "tag cited-tag" }, "cited") : null,
           ),
         ),
+        matchFix(m),
         matchReasons(m),
       ),
     );
