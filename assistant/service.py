@@ -16,7 +16,7 @@ from assistant.diagnosis.pipeline import Diagnoser
 from assistant.diagnosis.results import Diagnosis
 from assistant.errors import NotFound, QueryError
 from assistant.search.encoders import Encoder, encoder_spec, make_encoder, spec_of
-from assistant.search.fusion import IncidentHit, group_by_incident, rrf
+from assistant.search.fusion import IncidentHit, group_by_incident, rerank, rrf
 from assistant.search.index import (
     BuildReport,
     IncidentRecord,
@@ -27,7 +27,13 @@ from assistant.search.index import (
     load_current,
 )
 from assistant.search.kinds import KindHistory
-from assistant.search.reasons import IncidentText, QueryText, match_reasons, missing_share
+from assistant.search.reasons import (
+    IncidentText,
+    QueryText,
+    contradiction_rules,
+    match_reasons,
+    missing_share,
+)
 from assistant.search.results import Match, PassageHit, SimilarResult
 from assistant.search.verdict import Candidate, SubtypeClassifier, VerdictModel, feature_rows
 from assistant.settings import Settings
@@ -179,10 +185,11 @@ class Assistant:
         self, query: str, k: int, *, query_id: str | None, exclude: Collection[str]
     ) -> tuple[SimilarResult, list[dict[str, float]]]:
         s = self.settings
-        vector = self.encoder.encode([query])[0]
+        searched = self.index.vocabulary.expand(query) if s.expand_names else query
+        vector = self.encoder.encode([searched])[0]
         extra = len(KINDS) * len(exclude)
         dense = self.index.dense_search(vector, s.candidates + extra)
-        sparse = self.index.sparse_search(query, s.candidates + extra)
+        sparse = self.index.sparse_search(searched, s.candidates + extra)
         if exclude:
             passages = self.index.passages
             dense = [h for h in dense if passages[h[0]].incident_id not in exclude][: s.candidates]
@@ -194,7 +201,8 @@ class Assistant:
             incident_of=self.index.incident_of,
             similarity=similarity,
             max_score=2.0 / (s.rrf_k + 1),
-        )[: max(k, 5)]
+        )
+        hits = self._adjusted(query, hits)[: max(k, 5)]
         incident_of = self.index.incident_of
         matches, features = self._matches(
             query,
@@ -214,6 +222,22 @@ class Assistant:
             title=top.title if top else "",
         )
         return SimilarResult(id=query_id, query=query, matches=matches, seen_before=verdict), features
+
+    def _adjusted(self, query: str, hits: list[IncidentHit]) -> list[IncidentHit]:
+        """The first ``rerank_pool`` hits re-ranked by what the reason rules read: the share of the
+        query's identifiers (error strings, alert names) each incident has, and its contradictions."""
+        s = self.settings
+        if not (s.identifier_boost or s.contradiction_penalty):
+            return hits
+        read = QueryText.of(query)
+        pool, rest = hits[: s.rerank_pool], hits[s.rerank_pool :]
+        adjust = {}
+        for h in pool:
+            incident = self._incident_text(h.incident_id)
+            has = 1.0 - missing_share(read, incident) if read.identifiers else 0.0
+            against = len(contradiction_rules(read, incident))
+            adjust[h.incident_id] = s.identifier_boost * has - s.contradiction_penalty * against
+        return [*rerank(pool, adjust), *rest]
 
     def query_of(self, text: str) -> str:
         """What is searched for ``text``, on every surface alike: a pasted alert without its boilerplate

@@ -64,6 +64,17 @@ class Settings(BaseSettings):
     # Retrieval
     candidates: int = Field(50, ge=1, description="Dense and sparse candidates taken before fusion.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
+    identifier_boost: float = Field(
+        0.0, ge=0, le=1, description="Rank score added for the share of the query's identifiers it has."
+    )
+    contradiction_penalty: float = Field(
+        0.0, ge=0, le=1, description="Rank score taken from an incident per contradiction with the query."
+    )
+    rerank_pool: int = Field(20, ge=1, le=200, description="Incidents the rank adjustments look at.")
+    expand_names: bool = Field(
+        True,
+        description="Append the meaning of alert and metric names a query carries (labels/vocabulary.toml).",
+    )
     default_k: int = Field(5, ge=1, le=50)
     search_threads: int = Field(
         default_factory=lambda: len(os.sched_getaffinity(0)) + 1,

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from assistant.corpus.labels import DRAFT, Label
 from assistant.corpus.taxonomy import BUILTIN, Taxonomy, load_taxonomy
+from assistant.corpus.vocabulary import EMPTY, Vocabulary, load_vocabulary
 from assistant.errors import LabelProblem
 
 SCHEMA_FILE = "schema.json"
@@ -54,6 +55,7 @@ class LabelSet:
     checksums: dict[str, str] = field(default_factory=dict)
     """Checksum of every file read, valid or not, keyed like ``LoadedLabel.file``."""
     taxonomy: Taxonomy = BUILTIN
+    vocabulary: Vocabulary = EMPTY
 
     @property
     def files(self) -> int:
@@ -70,6 +72,7 @@ class LabelSet:
             problems=self.problems,
             checksums=self.checksums,
             taxonomy=self.taxonomy,
+            vocabulary=self.vocabulary,
         )
 
 
@@ -215,6 +218,9 @@ def load_labels(
         taxonomy, problems = load_taxonomy(root) if root.is_dir() else (BUILTIN, [])
         result.problems.extend(problems)
     result.taxonomy = taxonomy
+    if root.is_dir():
+        result.vocabulary, problems = load_vocabulary(root)
+        result.problems.extend(problems)
     seen: dict[str, str] = {}
     for path in label_files(root):
         try:

@@ -14,6 +14,8 @@ from assistant.evaluation.latency import latency_summary
 from assistant.evaluation.retrieval_run import rounded
 
 WORST = 12
+STRICT_NO_AT = 5
+"""A "no" is strictly right when no incident of the gold subtype is in the top 5 (what a user sees)."""
 
 # Subtypes that name close mechanisms; a hit on the neighbour is reported apart, never counted as a hit.
 NEIGHBOURS: tuple[frozenset[str], ...] = (
@@ -94,7 +96,7 @@ def set_metrics(outcomes: Sequence[DevOutcome]) -> dict[str, Any]:
         [o.verdict for o in outcomes],
         [o.confidence for o in outcomes],
         [o.top_right for o in outcomes],
-        any_right=[o.subtype_rank() is not None for o in outcomes],
+        any_right=[(o.subtype_rank() or 99) <= STRICT_NO_AT for o in outcomes],
     )
     counts: dict[str, int] = {}
     for o in outcomes:

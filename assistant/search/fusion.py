@@ -41,3 +41,10 @@ def group_by_incident(
             hit.similarity = max(hit.similarity, similarity.get(row, 0.0))
         hit.rows.append(row)
     return sorted(hits.values(), key=lambda h: (-h.score, -h.similarity, h.incident_id))
+
+
+def rerank(hits: Sequence[IncidentHit], adjust: Mapping[str, float]) -> list[IncidentHit]:
+    """``hits`` re-sorted after adding ``adjust[incident_id]`` to each score (kept within 0..1)."""
+    for h in hits:
+        h.score = min(1.0, max(0.0, h.score + adjust.get(h.incident_id, 0.0)))
+    return sorted(hits, key=lambda h: (-h.score, -h.similarity, h.incident_id))

@@ -21,6 +21,7 @@ import numpy as np
 
 from assistant.corpus.loading import LabelSet, label_files, path_checksum
 from assistant.corpus.passages import PASSAGE_FORMAT, Passage, build_passages
+from assistant.corpus.vocabulary import EMPTY, Vocabulary
 from assistant.errors import IndexCorrupt, IndexMismatch, IndexMissing
 from assistant.search.dense import IndexType as IndexType
 from assistant.search.dense import SearchParams as SearchParams
@@ -42,6 +43,7 @@ from assistant.search.sparse import SparseIndex
 CURRENT = "current"
 LOCK = ".build.lock"
 STAGING = ".staging-"
+VOCABULARY = "vocabulary.json"
 
 
 def _relative(file: str, root: Path) -> str:
@@ -215,6 +217,7 @@ def _write_build(
         for item in labels.labels:
             record = label_record(item, file=_relative(item.file, labels_root))
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    (staging / VOCABULARY).write_text(json.dumps(labels.vocabulary.to_json(), indent=1, sort_keys=True))
 
 
 def _point_current(index_dir: Path, build_id: str) -> None:
@@ -276,6 +279,8 @@ class LoadedIndex:
                 for line in f:
                     incident = incident_record(json.loads(line))
                     self.incidents[incident.id] = incident
+            vocabulary = build / VOCABULARY  # absent in builds made before the vocabulary existed
+            self.vocabulary = Vocabulary(json.loads(vocabulary.read_text())) if vocabulary.exists() else EMPTY
         except (OSError, RuntimeError, ValueError, KeyError) as exc:
             raise IndexCorrupt(f"index build {build} is incomplete or unreadable: {exc}") from exc
         if self.dense.ntotal != len(self.passages):
