@@ -242,7 +242,14 @@ class Assistant:
     def query_of(self, text: str) -> str:
         """What is searched for ``text``, on every surface alike: a pasted alert without its boilerplate
         (links, pod hashes, scraping labels), then checked against the query limits."""
-        return clean_query(query_from_text(text or ""), max_chars=self.settings.max_query_chars)
+        text = text or ""
+        limit = self.settings.max_input_chars
+        if len(text) > limit:  # before any processing: cleaning is linear, but not free
+            raise QueryError(
+                f"the text is {len(text)} characters long; the limit is {limit} before cleaning",
+                hint="paste only the alert or the symptoms, or raise ASSISTANT_MAX_INPUT_CHARS",
+            )
+        return clean_query(query_from_text(text), max_chars=self.settings.max_query_chars)
 
     def subtype_classifier(self) -> SubtypeClassifier:
         if self._classifier is None:

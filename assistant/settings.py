@@ -84,6 +84,11 @@ class Settings(BaseSettings):
         "more at once only makes each slower.",
     )
     max_query_chars: int = Field(4000, ge=16, description="Longer queries are rejected.")
+    max_input_chars: int = Field(
+        16000,
+        ge=16,
+        description="Longer pasted text is rejected before any cleaning (an alert's boilerplate counts).",
+    )
 
     # Seen-before verdict: the fitted model (features, weights, yes/maybe thresholds) that turns a match
     # into its same-problem probability; default: the one shipped in assistant/search/verdict_model.json

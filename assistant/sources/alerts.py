@@ -67,20 +67,23 @@ LINK_KEYS = frozenset(
 TEXT_ANNOTATIONS = ("summary", "message", "description")
 """Annotations that describe the problem, in the order they go into the query."""
 
-URL = re.compile(r"<https?://[^>\s]*>|https?://\S+", re.IGNORECASE)
-SLACK_LINK = re.compile(r"<https?://[^|>\s]*\|([^>]*)>", re.IGNORECASE)
+# Every pattern here runs on pasted text, so each is linear in it: a pattern that scans a run of
+# characters starts only where the run starts (a lookbehind, not \b), and open-ended spans are bounded.
+URL = re.compile(r"<https?://[^<>\s]*>|https?://\S+", re.IGNORECASE)
+SLACK_LINK = re.compile(r"<https?://[^|<>\s]*\|([^<>\n]{0,500})>", re.IGNORECASE)
 # Kubernetes names random suffixes from this alphabet (no vowels, no 0/1/3): a Deployment's pod is
 # name-<replicaset hash>-<5>, a DaemonSet's or Job's name-<5>. A digit is required so words survive.
 _K8S = "bcdfghjklmnpqrstvwxz2456789"
-POD_HASH = re.compile(rf"\b([a-z0-9]+(?:-[a-z0-9]+)*?)-(?=[{_K8S}]*\d)[{_K8S}]{{6,10}}-[{_K8S}]{{5}}\b")
-POD_SUFFIX = re.compile(rf"\b([a-z][a-z0-9]*(?:-[a-z0-9]+)*?)-(?=[{_K8S}]*\d)[{_K8S}]{{5}}\b")
-HOST_PORT = re.compile(r"\b(\d{1,3}(?:\.\d{1,3}){3}|[a-z][\w.-]*\.[a-z][\w-]*):\d{2,5}\b", re.IGNORECASE)
-REPLICA_NAME = re.compile(r"\b(?:prometheus|alertmanager)-[\w-]*?-\d+\b", re.IGNORECASE)
+POD_HASH = re.compile(rf"(?<=[a-z0-9])-(?=[{_K8S}]{{0,9}}\d)[{_K8S}]{{6,10}}-[{_K8S}]{{5}}\b")
+POD_SUFFIX = re.compile(rf"(?<=[a-z0-9])-(?=[{_K8S}]{{0,4}}\d)[{_K8S}]{{5}}\b")
+HOST_PORT = re.compile(r"(?<![\w.-])([\w.-]+):\d{2,5}\b")
+IP_ADDRESS = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
+REPLICA_NAME = re.compile(r"(?<![\w-])(?:prometheus|alertmanager)-[\w-]*?-\d+\b", re.IGNORECASE)
 FIRING_TAG = re.compile(r"\[(?:FIRING|RESOLVED)(?::\s*\d+)?\]\s*", re.IGNORECASE)
 KEY_VALUE = re.compile(r"^\s*(?:[-•*]\s*)?\*?([A-Za-z_][\w.]*)\*?\s*(?:=|:)\*?\s*(.*)$")
-INLINE_PAIR = re.compile(r"\b([A-Za-z_][\w.]*)\s*=\s*(\"[^\"]*\"|[^\s,}]*),?\s*")
+INLINE_PAIR = re.compile(r"(?<![\w.])([A-Za-z_][\w.]*)\s*=\s*(\"[^\"\n]{0,500}\"|[^\s,}]*),?\s*")
 EMOJI = re.compile(r":[a-z0-9_+-]+:")
-SLACK_EMPHASIS = re.compile(r"(?<!\w)[*_](\S(?:.*?\S)?)[*_](?!\w)")
+SLACK_EMPHASIS = re.compile(r"(?<!\w)[*_](\S(?:[^\n]{0,200}?\S)?)[*_](?!\w)")
 ALERT_MARKERS = re.compile(
     r"\[(?:FIRING|RESOLVED)[:\]]|\balertname\s*[=:]|^\s*(?:Labels|Annotations)\s*:\s*$"
     r"|\bgeneratorURL\b|^\s*Source:\s*https?://",
@@ -127,12 +130,25 @@ def strip_links(text: str) -> str:
     return URL.sub("", SLACK_LINK.sub(r"\1", text))
 
 
+def _is_host(name: str) -> bool:
+    """An IP address or a dotted host name (``db-1.prod.svc``), not ``12.5`` or ``v1.2``."""
+    if IP_ADDRESS.fullmatch(name):
+        return True
+    last = name.rsplit(".", 1)
+    return len(last) == 2 and name[:1].isalpha() and last[1][:1].isalpha()
+
+
+def _host(match: re.Match[str]) -> str:
+    """``host:port`` → ``host``; anything else as it was."""
+    return match.group(1) if _is_host(match.group(1)) else match.group(0)
+
+
 def clean_value(value: str) -> str:
     """A label or annotation value without links, pod hashes, replica names and instance ports."""
     value = strip_links(value)
-    value = POD_HASH.sub(r"\1", value)
-    value = POD_SUFFIX.sub(r"\1", value)
-    value = HOST_PORT.sub(r"\1", value)
+    value = POD_HASH.sub("", value)
+    value = POD_SUFFIX.sub("", value)
+    value = HOST_PORT.sub(_host, value)
     value = REPLICA_NAME.sub("", value)
     return re.sub(r"[ \t]+", " ", value).strip(" ,;()")
 

@@ -4,6 +4,8 @@ Unicode, loosely typed fields, and backends a request may not choose."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 from typing import Any
 
 import httpx
@@ -135,3 +137,27 @@ def test_the_openai_backend_never_calls_a_default_public_endpoint(built: Setting
         response = post(live, "/v1/diagnose", {"query": "kafka consumer lag"})
     assert response.status_code == 503
     assert "ASSISTANT_OPENAI_BASE_URL" in response.json()["error"]["hint"]
+
+
+@pytest.mark.parametrize("size", [15_000, 20_000])
+def test_hostile_pasted_alert_is_refused_fast_and_the_server_stays_responsive(
+    server: LiveServer, size: int
+) -> None:
+    """Text that made the old alert-cleaning patterns backtrack for seconds: under the input limit it
+    is cleaned (in linear time) and refused for its cleaned length; over it, refused before cleaning.
+    Either way ``/healthz`` sent meanwhile answers at once."""
+    body = {"query": "[FIRING:1] " + "a-" * (size // 2)}
+    answers: list[httpx.Response] = []
+    sender = threading.Thread(target=lambda: answers.append(post(server, "/v1/similar", body)))
+    sender.start()
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        start = time.perf_counter()
+        health = http.get("/healthz")
+        waited = time.perf_counter() - start
+    sender.join(timeout=30)
+    assert health.status_code == 200 and waited < 0.5, waited
+    assert answers and answers[0].status_code == 422, answers
+    error = answers[0].json()["error"]
+    assert "limit" in error["message"] and error["hint"]
+    expected = "before cleaning" if size > 16_000 else "the limit is 4000"
+    assert expected in error["message"], error

@@ -18,7 +18,18 @@ from assistant.evaluation.dev_run import dev_cases
 from tests.conftest import LABELS, ROOT
 
 REAL = ROOT / "eval" / "real.jsonl"
-FIELDS = ("id", "query", "category", "subtype", "root_cause", "keywords", "source", "title", "origin", "sighting")
+FIELDS = (
+    "id",
+    "query",
+    "category",
+    "subtype",
+    "root_cause",
+    "keywords",
+    "source",
+    "title",
+    "origin",
+    "sighting",
+)
 ORIGINS = {"production", "bug-tracker"}
 SIGHTINGS = {"alert", "dashboard", "user-report", "log"}
 # An alert name as alerting rules spell them (KubePodCrashLooping, etcdHighFsyncDurations, RootVol-Critical)
