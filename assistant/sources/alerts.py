@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -179,19 +180,60 @@ def _unique(items: Iterable[str]) -> list[str]:
     return [item for item in dict.fromkeys(i.strip() for i in items) if item]
 
 
-def alerts_query(alerts: Sequence[Alert], *, max_chars: int) -> str:
+@dataclass(frozen=True)
+class AlertQuery:
+    """What is searched for an alert group, and whether anything was left out to fit the limit."""
+
+    text: str
+    """Empty when the alerts carry nothing to search (no name, no label or text that matters)."""
+    truncated: bool = False
+    kept: str = ""
+    """When truncated: what was kept, in a user's words."""
+
+
+def _fit(lines: Sequence[str], max_chars: int) -> tuple[list[str], bool]:
+    """Lines up to ``max_chars`` in all; the line that crosses the limit is cut at a word."""
+    out: list[str] = []
+    size = 0
+    for line in lines:
+        room = max_chars - size - (1 if out else 0)
+        if len(line) <= room:
+            out.append(line)
+            size += len(line) + (1 if len(out) > 1 else 0)
+            continue
+        if room > 40:
+            out.append(line[:room].rsplit(" ", 1)[0])
+        return out, True
+    return out, False
+
+
+def alerts_query(alerts: Sequence[Alert], *, max_chars: int, max_value_chars: int = 16000) -> AlertQuery:
     """One query for a group of alerts: alert names, the labels that matter (shared ones once), and the
-    distinct summaries and descriptions. Cut to ``max_chars`` at a line."""
+    distinct summaries and descriptions, within ``max_chars``. Each label and annotation value is cut to
+    ``max_value_chars`` before it is cleaned. Whatever is cut is said in the result."""
     if not alerts:
-        return ""
+        return AlertQuery("")
+    long_values = any(
+        len(v) > max_value_chars for a in alerts for v in (*a.labels.values(), *a.annotations.values())
+    )
+    if long_values:
+        alerts = [
+            a.model_copy(
+                update={
+                    "labels": {k: v[:max_value_chars] for k, v in a.labels.items()},
+                    "annotations": {k: v[:max_value_chars] for k, v in a.annotations.items()},
+                }
+            )
+            for a in alerts
+        ]
     names = _unique(a.labels.get("alertname", "") for a in alerts)
     shared = {k: v for k, v in alerts[0].labels.items() if all(a.labels.get(k) == v for a in alerts[1:])}
     first = alerts[0].annotations
     common = [k for k in TEXT_ANNOTATIONS if all(a.annotations.get(k) == first.get(k) for a in alerts)]
-    head = ", ".join(names) or "alert"
+    head = ", ".join(names)
     if labels := label_text(shared):
-        head += f" ({labels})"
-    lines = [head]
+        head = f"{head} ({labels})" if head else labels
+    lines = [head] if head else []
     if texts := _unique(clean_value(alerts[0].annotations.get(k, "")) for k in common):
         lines.append("; ".join(texts))
     for alert in alerts:
@@ -201,14 +243,14 @@ def alerts_query(alerts: Sequence[Alert], *, max_chars: int) -> str:
         line = "; ".join(filter(None, [own, *texts]))
         if line and line not in lines:
             lines.append(line)
-    out: list[str] = []
-    size = 0
-    for line in lines:
-        if size + len(line) + 1 > max_chars and out:
-            break
-        out.append(line[:max_chars])
-        size += len(line) + 1
-    return "\n".join(out)
+    out, cut = _fit(lines, max_chars)
+    text = "\n".join(out)
+    if not (cut or long_values):
+        return AlertQuery(text)
+    kept = f"the first {len(text)} characters of the alerts' names, labels and texts"
+    if long_values:
+        kept += f" (each value cut to {max_value_chars} characters first)"
+    return AlertQuery(text, truncated=True, kept=kept)
 
 
 def looks_like_alert(text: str) -> bool:

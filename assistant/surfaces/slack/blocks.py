@@ -12,7 +12,7 @@ from typing import Any
 
 from assistant.service import incident_url
 from assistant.surfaces.slack.answer import Answer, Card
-from assistant.surfaces.slack.text import clip, escape
+from assistant.surfaces.slack.text import clip, escape, printable
 
 MAX_BLOCKS = 50
 SECTION_CHARS = 3000
@@ -187,7 +187,7 @@ def answer_message(answer: Answer, *, public_url: str | None = None) -> tuple[st
     fallback = plain
     if answer.cards:
         fallback += " · similar: " + ", ".join(c.match.id for c in answer.cards)
-    return clip(fallback, FALLBACK_CHARS), fit(blocks)
+    return clip(printable(fallback), FALLBACK_CHARS), fit(blocks)
 
 
 def block_chars(blocks: list[Block]) -> int:

@@ -74,9 +74,18 @@ def message_text(message: dict[str, Any]) -> str:
     return "\n".join(p for p in parts if p.strip())
 
 
+UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+"""Control characters and the bidirectional overrides and marks that can make a message read backwards."""
+
+
+def printable(text: str) -> str:
+    """``text`` without control characters (newlines and tabs kept) or bidirectional overrides."""
+    return UNPRINTABLE.sub("", text)
+
+
 def escape(text: str) -> str:
-    """Text safe to put inside mrkdwn: no accidental mentions, links or entities."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Text safe to put inside mrkdwn: printable, no accidental mentions, links or entities."""
+    return printable(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def clip(text: str, limit: int, *, suffix: str = "") -> str:

@@ -273,3 +273,13 @@ def test_cli_missing_token_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert done.stderr.strip().splitlines() == [
         "error: SLACK_BOT_TOKEN is not set; set it to the bot token (xoxb-...) from the app's OAuth page"
     ]
+
+
+def test_control_and_bidi_override_characters_never_reach_slack() -> None:
+    hostile = card("perf-1")
+    hostile.match.title = "etcd\x00 slow \u202eyrros\u202c \x1b[31mred"
+    text, blocks = answer_message(answer("yes", cards=[hostile]), public_url=None)
+    posted = text + json.dumps(blocks, ensure_ascii=False)
+    assert "etcd slow" in posted
+    for bad in ("\x00", "\u202e", "\u202c", "\x1b"):
+        assert bad not in posted, repr(bad)

@@ -57,7 +57,7 @@ def test_a_group_of_firing_alerts_becomes_one_clean_query() -> None:
     alerts = AlertmanagerPayload.model_validate(
         payload([kafka_alert(partition="3"), kafka_alert(partition="7")], group_key=KAFKA_GROUP)
     ).firing()
-    query = alerts_query(alerts, max_chars=4000)
+    query = alerts_query(alerts, max_chars=4000).text
     assert query.startswith("KafkaConsumerLagCritical (")
     for kept in ["customer-orders", "order-processor-group-1", "namespace orders", "severity critical"]:
         assert kept in query
@@ -73,14 +73,14 @@ def test_a_group_of_firing_alerts_becomes_one_clean_query() -> None:
 def test_alerts_query_stays_within_the_limit() -> None:
     many = [kafka_alert(partition=str(n)) for n in range(200)]
     body = AlertmanagerPayload.model_validate(payload(many, group_key="g"))
-    query = alerts_query(body.firing(), max_chars=500)
+    query = alerts_query(body.firing(), max_chars=500).text
     assert 0 < len(query) <= 500 and query.startswith("KafkaConsumerLagCritical")
 
 
 def test_mixed_groups_name_every_alert() -> None:
     alerts = [kafka_alert(partition="1"), crashloop_alert()]
     body = AlertmanagerPayload.model_validate(payload(alerts, group_key="g"))
-    query = alerts_query(body.firing(), max_chars=4000)
+    query = alerts_query(body.firing(), max_chars=4000).text
     assert query.splitlines()[0].startswith("KafkaConsumerLagCritical, KubePodCrashLooping")
     assert "payment-gateway" in query and "5c8d7b9f6d" not in query and "qz7wp" not in query
 
@@ -139,3 +139,17 @@ def test_ordinary_questions_are_left_as_typed() -> None:
 def test_an_alert_of_nothing_but_boilerplate_is_kept_as_it_was() -> None:
     text = "Source: http://prometheus-k8s-0:9090/graph"
     assert looks_like_alert(text) and query_from_text(text) == text
+
+
+def test_a_long_description_is_cut_and_says_so_instead_of_vanishing() -> None:
+    alert = kafka_alert(partition="1")
+    alert["annotations"]["description"] = "consumer lag keeps growing on every partition " * 1500
+    body = AlertmanagerPayload.model_validate(payload([alert], group_key="g"))
+    query = alerts_query(body.firing(), max_chars=4000, max_value_chars=16000)
+    assert query.truncated and "each value cut to 16000" in query.kept
+    assert "consumer lag keeps growing" in query.text and len(query.text) <= 4000
+
+
+def test_an_alert_with_nothing_in_it_has_nothing_to_search() -> None:
+    body = AlertmanagerPayload.model_validate(payload([{"status": "firing"}], group_key="g"))
+    assert alerts_query(body.firing(), max_chars=4000).text == ""

@@ -54,7 +54,11 @@ class AlertAnswer(BaseModel):
     group_key: str
     status: Literal["firing", "resolved"]
     firing: int = Field(description="Firing alerts in this notification.")
-    query: str | None = Field(description="What was searched for; null when nothing is firing.")
+    query: str | None = Field(
+        description="What was searched for; null when nothing fires or the alerts hold nothing to search."
+    )
+    truncated: bool = Field(False, description="The alerts' text was cut to the query limits.")
+    note: str | None = Field(None, description="What was cut, or why nothing was searched.")
     diagnosis: Diagnosis | None = Field(description="The answer for the firing alerts; null when resolved.")
     slack: SlackDelivery | None = Field(description="What was posted to Slack; null when Slack is off.")
 
@@ -75,7 +79,13 @@ def alerts_router(settings: Settings, *, sink: SinkFactory | None = None) -> API
         runtime: Runtime = request.app.state.runtime
         assistant = runtime.assistant()
         firing = body.firing()
-        query = alerts_query(firing, max_chars=settings.max_query_chars) if firing else None
+        built = alerts_query(
+            firing, max_chars=settings.max_query_chars, max_value_chars=settings.max_input_chars
+        )
+        query = built.text or None
+        note = f"truncated: kept {built.kept}" if built.truncated else None
+        if firing and not query:
+            note = "nothing to search in this alert: no alert name, and no label or text about a problem"
         diagnosis = None
         if query:
             items = timed_diagnosis(assistant, runtime.metrics, text=query, k=None, backend=None, history=[])
@@ -101,6 +111,8 @@ def alerts_router(settings: Settings, *, sink: SinkFactory | None = None) -> API
             status=body.status,
             firing=len(firing),
             query=query,
+            truncated=built.truncated,
+            note=note,
             diagnosis=diagnosis,
             slack=slack,
         )
