@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -17,26 +17,31 @@ from assistant.search.results import PassageHit
 # Requests are strict: `"k": "5"`, `"k": true` or `"stream": 0` are errors, not guesses.
 STRICT = ConfigDict(strict=True)
 
+# The arguments every surface takes (REST bodies, MCP tools), so each accepts exactly the same values.
+QueryArg = Annotated[
+    str,
+    Field(
+        description="What you see, in plain words or as a pasted alert, e.g. "
+        "'checkout p99 2.5 s after the deploy, pods OOMKilled'.",
+        examples=["etcd fsync slow, kubectl hangs"],
+    ),
+]
+KArg = Annotated[int, Field(ge=1, le=50, strict=True, description="How many past incidents to consider.")]
+
 
 class SimilarRequest(BaseModel):
     model_config = STRICT
 
-    query: str = Field(
-        description="What you see, in your own words.", examples=["etcd fsync slow, kubectl hangs"]
-    )
-    k: int | None = Field(None, ge=1, le=50, description="How many incidents (default ASSISTANT_DEFAULT_K).")
+    query: QueryArg
+    k: KArg | None = Field(None, description="How many incidents (default ASSISTANT_DEFAULT_K).")
     id: str | None = Field(None, description="Echoed back, to match answers to queries.")
 
 
 class DiagnoseRequest(BaseModel):
     model_config = STRICT
 
-    query: str = Field(
-        description="What you see, in your own words.", examples=["pods OOMKilled after deploy"]
-    )
-    k: int | None = Field(
-        None, ge=1, le=50, description="How many similar incidents to ground the answer on."
-    )
+    query: QueryArg
+    k: KArg | None = Field(None, description="How many similar incidents to ground the answer on.")
     backend: str | None = Field(None, description="Answer backend; default ASSISTANT_LLM.")
     history: list[str] = Field(
         [], max_length=50, description="Earlier turns of the conversation, oldest first."

@@ -48,21 +48,34 @@ class McpEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and (reason := self._authorized(scope)):
-            body = json.dumps(
+            await _reply(
+                send,
+                401,
                 {
-                    "error": {
-                        "type": "unauthorized",
-                        "message": reason,
-                        "hint": "send `Authorization: Bearer <key>` with one of ASSISTANT_API_KEYS",
-                    }
-                }
-            ).encode()
-            headers = [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"www-authenticate", b"Bearer"),
-            ]
-            await send({"type": "http.response.start", "status": 401, "headers": headers})
-            await send({"type": "http.response.body", "body": body})
+                    "type": "unauthorized",
+                    "message": reason,
+                    "hint": "send `Authorization: Bearer <key>` with one of ASSISTANT_API_KEYS",
+                },
+                extra=[(b"www-authenticate", b"Bearer")],
+            )
+            return
+        if scope["type"] == "http" and scope.get("method") == "GET":
+            await _reply(
+                send,
+                405,
+                {
+                    "type": "method_not_allowed",
+                    "message": "this MCP endpoint offers no server-sent event stream on GET",
+                    "hint": "send JSON-RPC requests with POST (streamable HTTP)",
+                },
+                extra=[(b"allow", b"POST, DELETE")],
+            )
             return
         await self._app(scope, receive, send)
+
+
+async def _reply(send: Send, status: int, error: dict[str, str], *, extra: list[tuple[bytes, bytes]]) -> None:
+    body = json.dumps({"error": error}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *extra]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -23,7 +23,7 @@ from pydantic import Field
 
 from assistant.diagnosis.results import Diagnosis
 from assistant.errors import AssistantError
-from assistant.schemas import IncidentDetail
+from assistant.schemas import IncidentDetail, KArg, QueryArg
 from assistant.search.results import SimilarResult
 from assistant.service import Assistant
 
@@ -38,14 +38,8 @@ READ_ONLY = ToolAnnotations(
     readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False
 )
 
-Query = Annotated[
-    str,
-    Field(
-        description="What is happening, in plain words or as a pasted alert, e.g. "
-        "'checkout p99 2.5 s after the deploy, pods OOMKilled'."
-    ),
-]
-K = Annotated[int, Field(ge=1, le=20, description="How many past incidents to consider.")]
+Query = QueryArg
+K = KArg
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]

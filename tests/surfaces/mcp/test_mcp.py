@@ -31,7 +31,9 @@ async def exercise(client: Client) -> dict[str, Any]:
     diagnosis = await client.call_tool("diagnose", {"query": QUERY, "k": 3})
     missing = await client.call_tool("get_incident", {"id": "perf-0000000000"})
     empty = await client.call_tool("find_similar_incidents", {"query": "   "})
+    loose = await client.call_tool("find_similar_incidents", {"query": QUERY, "k": "5"})
     return {
+        "loose": loose,
         "tools": tools,
         "similar": similar,
         "incident": incident,
@@ -64,6 +66,7 @@ def check(found: dict[str, Any]) -> None:
     assert found["missing"].is_error
     assert "no incident 'perf-0000000000'" in found["missing"].content[0].text
     assert found["empty"].is_error and "the query is empty" in found["empty"].content[0].text
+    assert found["loose"].is_error, '"k": "5" is refused, as the REST API refuses it'
 
 
 def test_tools_over_stdio(built: Settings) -> None:
@@ -105,6 +108,9 @@ def test_tools_over_http_on_the_service(built: Settings) -> None:
         assert refused.status_code == 401 and refused.json()["error"]["message"] == "missing API key"
         wrong = httpx2.post(url, json={}, headers={"Authorization": "Bearer nope"})
         assert wrong.status_code == 401 and wrong.json()["error"]["message"] == "invalid API key"
+        stream = httpx2.get(url, headers={"Authorization": "Bearer mcp-key"}, timeout=5)
+        assert stream.status_code == 405 and stream.headers["allow"] == "POST, DELETE"
+        assert "POST" in stream.json()["error"]["hint"]
 
 
 def test_http_refuses_hosts_outside_the_allowed_list(built: Settings) -> None:
