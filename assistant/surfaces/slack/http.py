@@ -53,6 +53,44 @@ def _refusal(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
+_EVENT_TEXT = ("type", "channel", "user", "text", "ts", "thread_ts", "bot_id", "subtype")
+_NEEDS_CHANNEL = frozenset({"app_mention", "message"})
+
+
+def _objects(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, dict) for item in value)
+
+
+def shape_problem(parsed: dict[str, Any]) -> str | None:
+    """What is wrong with the shape of a signed body, before bolt reads it (bolt assumes Slack's
+    shapes and fails inside with a 500 or a listener traceback), or None."""
+    kind = parsed.get("type")
+    if kind is not None and not isinstance(kind, str):
+        return "type is not a string"
+    for key in ("team_id", "api_app_id", "command", "channel_id", "user_id", "text", "trigger_id"):
+        if key in parsed and not isinstance(parsed[key], str):
+            return f"{key} is not a string"
+    for key in ("user", "channel", "team", "message", "container"):
+        if key in parsed and not isinstance(parsed[key], dict | None):
+            return f"{key} is not an object"
+    for key in ("actions", "authorizations"):
+        if key in parsed and not _objects(parsed[key]):
+            return f"{key} is not a list of objects"
+    if kind != "event_callback":
+        return None
+    event = parsed.get("event")
+    if not isinstance(event, dict):
+        return "event is not an object"
+    for key in _EVENT_TEXT:
+        if key in event and not isinstance(event[key], str):
+            return f"event.{key} is not a string"
+    if not isinstance(event.get("type"), str):
+        return "event has no type"
+    if event["type"] in _NEEDS_CHANNEL and "channel" not in event:
+        return f"a {event['type']} event without a channel"
+    return None
+
+
 def _bolt_request(request: Request, body: bytes) -> BoltRequest | JSONResponse:
     """bolt's request for a signed body, or a 400 saying what is wrong with the body."""
     try:
@@ -66,6 +104,8 @@ def _bolt_request(request: Request, body: bytes) -> BoltRequest | JSONResponse:
         return _refusal(400, "the body is not valid JSON or form data")
     if not isinstance(parsed, dict):
         return _refusal(400, "the body is not a JSON object")
+    if problem := shape_problem(parsed):
+        return _refusal(400, f"not a Slack request: {problem}")
     return to_bolt_request(request, body)
 
 

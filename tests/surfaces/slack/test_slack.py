@@ -17,6 +17,9 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from assistant import Assistant, Settings
 from assistant.service import build
@@ -579,6 +582,23 @@ SIGNED: list[tuple[str, bytes, str]] = [
     ("malformed form payload", urlencode({"payload": "{nope"}).encode(), FORM),
     ("form payload nested deeply", urlencode({"payload": DEEP}).encode(), FORM),
     ("form payload that is a string", urlencode({"payload": '"hello"'}).encode(), FORM),
+    (
+        "an event that is a string",
+        b'{"type": "event_callback", "event": "str", "team_id": "T1"}',
+        "application/json",
+    ),
+    (
+        "a mention without a channel",
+        json.dumps(
+            {"type": "event_callback", "team_id": "T1", "event": {"type": "app_mention", "text": "hi"}}
+        ).encode(),
+        "application/json",
+    ),
+    (
+        "a channel that is a list",
+        urlencode({"payload": '{"type": "block_actions", "channel": []}'}).encode(),
+        FORM,
+    ),
 ]
 
 
@@ -700,3 +720,36 @@ def test_a_pasted_alert_is_searched_without_its_boilerplate(bot: Bot) -> None:
     assert "consumer lag growing on customer-orders" in query and "order-processor" in query
     for noise in ["prometheus-k8s-0", "monitoring/k8s", "https", "x2k4q", "Runbook"]:
         assert noise not in query, noise
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=8,
+)
+EVENT_KEYS = st.sampled_from(
+    ["type", "channel", "user", "text", "ts", "thread_ts", "bot_id", "subtype", "blocks"]
+)
+EVENTS = JSON | st.dictionaries(EVENT_KEYS, JSON | st.sampled_from(["app_mention", "message", "C1", "U1"]))
+ENVELOPE_KEYS = st.sampled_from(["team_id", "api_app_id", "authorizations", "event_id", "event_time", "type"])
+
+
+def test_signed_events_of_any_shape_get_a_4xx_or_an_ack_never_a_500(
+    corpus: tuple[Settings, Assistant], fake: FakeSlack, tmp_path: Path
+) -> None:
+    settings = slack_settings(corpus, fake, tmp_path)
+    statuses: list[int] = []
+    with endpoint("standalone", settings, corpus[1]) as url:
+
+        @hsettings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+        @given(event=EVENTS, envelope=st.dictionaries(ENVELOPE_KEYS, JSON, max_size=3))
+        def post(event: Any, envelope: dict[str, Any]) -> None:
+            body = json.dumps({**envelope, "type": "event_callback", "event": event}).encode()
+            ts = int(time.time())
+            headers = {"X-Slack-Request-Timestamp": str(ts), "X-Slack-Signature": sign(SECRET, body, ts)}
+            status = send_raw(url, body, "application/json", headers)
+            statuses.append(status)
+            assert status < 500, (status, body)
+
+        post()
+    assert len(statuses) >= 20 and 400 in statuses
