@@ -27,13 +27,7 @@ from assistant.search.index import (
     load_current,
 )
 from assistant.search.kinds import KindHistory
-from assistant.search.reasons import (
-    IncidentText,
-    QueryText,
-    contradiction_rules,
-    match_reasons,
-    missing_share,
-)
+from assistant.search.reasons import IncidentText, QueryText, match_reasons, missing_share
 from assistant.search.results import Match, PassageHit, SimilarResult
 from assistant.search.verdict import Candidate, SubtypeClassifier, VerdictModel, feature_rows
 from assistant.settings import Settings
@@ -187,13 +181,18 @@ class Assistant:
         s = self.settings
         searched = self.index.vocabulary.expand(query) if s.expand_names else query
         vector = self.encoder.encode([searched])[0]
-        extra = len(KINDS) * len(exclude)
+        kinds = set(s.search_kinds)
+        extra = len(KINDS) * len(exclude) + (s.candidates if len(kinds) < len(KINDS) else 0)
         dense = self.index.dense_search(vector, s.candidates + extra)
         sparse = self.index.sparse_search(searched, s.candidates + extra)
-        if exclude:
+        if extra:
             passages = self.index.passages
-            dense = [h for h in dense if passages[h[0]].incident_id not in exclude][: s.candidates]
-            sparse = [h for h in sparse if passages[h[0]].incident_id not in exclude][: s.candidates]
+
+            def kept(row: int) -> bool:
+                return passages[row].incident_id not in exclude and passages[row].kind in kinds
+
+            dense = [h for h in dense if kept(h[0])][: s.candidates]
+            sparse = [h for h in sparse if kept(h[0])][: s.candidates]
         fused = rrf([[r for r, _ in dense], [r for r, _ in sparse]], k=s.rrf_k)
         similarity = self.index.cosine(vector, list(fused))
         hits = group_by_incident(
@@ -202,14 +201,15 @@ class Assistant:
             similarity=similarity,
             max_score=2.0 / (s.rrf_k + 1),
         )
-        hits = self._adjusted(query, hits)[: max(k, 5)]
+        subtype_probs = self.subtype_classifier().probabilities(vector, exclude=exclude)
+        hits = self._adjusted(hits, subtype_probs)[: max(k, 5)]
         incident_of = self.index.incident_of
         matches, features = self._matches(
             query,
             hits,
             dense_first=incident_of[dense[0][0]] if dense else None,
             sparse_first=incident_of[sparse[0][0]] if sparse else None,
-            subtype_probs=self.subtype_classifier().probabilities(vector, exclude=exclude),
+            subtype_probs=subtype_probs,
         )
         matches, features = matches[:k], features[:k]
         top = matches[0] if matches else None
@@ -223,20 +223,19 @@ class Assistant:
         )
         return SimilarResult(id=query_id, query=query, matches=matches, seen_before=verdict), features
 
-    def _adjusted(self, query: str, hits: list[IncidentHit]) -> list[IncidentHit]:
-        """The first ``rerank_pool`` hits re-ranked by what the reason rules read: the share of the
-        query's identifiers (error strings, alert names) each incident has, and its contradictions."""
+    def _adjusted(self, hits: list[IncidentHit], subtype_probs: dict[str, float]) -> list[IncidentHit]:
+        """The first ``rerank_pool`` hits re-ranked with the subtype prior: each gains ``subtype_prior``
+        times the classifier's probability of its subtype for the query (docs/evaluation.md, "Retrieval
+        choices", has the comparison that chose it)."""
         s = self.settings
-        if not (s.identifier_boost or s.contradiction_penalty):
+        if not s.subtype_prior:
             return hits
-        read = QueryText.of(query)
         pool, rest = hits[: s.rerank_pool], hits[s.rerank_pool :]
-        adjust = {}
-        for h in pool:
-            incident = self._incident_text(h.incident_id)
-            has = 1.0 - missing_share(read, incident) if read.identifiers else 0.0
-            against = len(contradiction_rules(read, incident))
-            adjust[h.incident_id] = s.identifier_boost * has - s.contradiction_penalty * against
+        adjust = {
+            h.incident_id: s.subtype_prior
+            * subtype_probs.get(self.incident(h.incident_id).subtype or "", 0.0)
+            for h in pool
+        }
         return [*rerank(pool, adjust), *rest]
 
     def query_of(self, text: str) -> str:

@@ -64,13 +64,18 @@ class Settings(BaseSettings):
     # Retrieval
     candidates: int = Field(50, ge=1, description="Dense and sparse candidates taken before fusion.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
-    identifier_boost: float = Field(
-        0.0, ge=0, le=1, description="Rank score added for the share of the query's identifiers it has."
+    subtype_prior: float = Field(
+        0.4,
+        ge=0,
+        le=1,
+        description="Rank score added per unit of the subtype classifier's probability (0 turns it off).",
     )
-    contradiction_penalty: float = Field(
-        0.0, ge=0, le=1, description="Rank score taken from an incident per contradiction with the query."
+    rerank_pool: int = Field(20, ge=1, le=200, description="Incidents the subtype prior re-ranks.")
+    search_kinds: list[Literal["symptom", "evidence", "resolution"]] = Field(
+        ["symptom", "evidence", "resolution"],
+        min_length=1,
+        description="Passage kinds a query is matched against (all three shown either way).",
     )
-    rerank_pool: int = Field(20, ge=1, le=200, description="Incidents the rank adjustments look at.")
     expand_names: bool = Field(
         True,
         description="Append the meaning of alert and metric names a query carries (labels/vocabulary.toml).",

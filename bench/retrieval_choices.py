@@ -1,133 +1,84 @@
-"""Retrieval choices on the dev set and leave-one-out, side by side, with paired wins/losses.
+"""Retrieval choices on the dev set and leave-one-out, side by side, paired against the default.
 
-Variants (all over the current index and encoder, computed in memory):
-  hybrid    RRF of dense and BM25 passage rankings, incident = its best passage (the default)
-  dense     dense ranking only;  sparse: BM25 only
-  weighted  RRF with the dense list weighted 0.7 and BM25 0.3
-  sum       hybrid, incident scored by the sum of its passages' fused scores instead of the max
-  prior     hybrid, plus 0.3 x the subtype classifier's probability of the incident's subtype
-  chunked   dense over passages cut into pieces that fit the encoder window (no text past 256 tokens)
-Metric per query: reciprocal rank of the first incident of the gold subtype (MRR) and hit@1.
-A variant counts as better only when dev set and leave-one-out move the same way.
+Every variant is a settings change run through the service's own search (``Assistant.search``) over the
+current index and encoder, so what wins here is what ships. Metric per query: reciprocal rank of the
+first incident of the gold subtype (MRR), hit@1 and hit@5; W/L counts the queries a variant ranks
+better / worse than the default. A choice counts as better only when the dev set (and its production
+slice) and leave-one-out move the same way.
 
-    .venv/bin/python bench/retrieval_choices.py [--queries eval/real.jsonl]
+    .venv/bin/python bench/retrieval_choices.py [--queries eval/real.jsonl] [--only NAME ...]
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from rich.console import Console
+from rich.table import Table
 
-from assistant.evaluation.cases import load_cases
+from assistant.evaluation.cases import eval_file, load_cases
 from assistant.evaluation.dev_run import DevCase, dev_cases, loo_cases
-from assistant.search.fusion import rrf
 from assistant.service import Assistant
 
-Ranker = Callable[[DevCase, np.ndarray], list[str]]
+VARIANTS: dict[str, dict[str, Any]] = {
+    "default": {},
+    "no subtype prior": {"subtype_prior": 0.0},
+    "subtype prior 0.2": {"subtype_prior": 0.2},
+    "subtype prior 0.6": {"subtype_prior": 0.6},
+    "no name expansion": {"expand_names": False},
+    "no prior, no expansion": {"subtype_prior": 0.0, "expand_names": False},
+    "symptom+evidence passages": {"search_kinds": ["symptom", "evidence"]},
+    "rrf k 20": {"rrf_k": 20},
+    "candidates 100": {"candidates": 100},
+}
 
 
-def chunks(text: str, *, count: Callable[[str], int], limit: int) -> list[str]:
-    """The passage cut at line boundaries into pieces of at most ``limit`` tokens, each with the head line."""
-    lines = text.splitlines()
-    head, body = lines[0], lines[1:]
-    out, current = [], [head]
-    for line in body:
-        if len(current) > 1 and count("\n".join([*current, line])) > limit:
-            out.append("\n".join(current))
-            current = [head]
-        current.append(line)
-    out.append("\n".join(current))
-    return out
+def ranks(a: Assistant, cases: list[DevCase]) -> np.ndarray:
+    out = []
+    for c in cases:
+        result, _ = a.search(c.query, 10, exclude=set(c.exclude))
+        rank = next((n for n, m in enumerate(result.matches, 1) if m.subtype == c.subtype), None)
+        out.append(rank or 99)
+    return np.asarray(out)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--queries", type=Path, default=Path("eval/real.jsonl"))
+    parser.add_argument("--queries", type=Path, default=eval_file("real.jsonl"))
+    parser.add_argument("--only", nargs="*", help="Variants to run (the default always runs).")
     args = parser.parse_args()
-    a = Assistant.from_settings()
-    index = a.index
-    sets = {"dev": dev_cases(load_cases(args.queries)), "loo": loo_cases(a)}
-    subtype = {i: r.subtype for i, r in index.incidents.items()}
-    incident_of = index.incident_of
-    vectors = index.dense.reconstruct_n(0, index.dense.ntotal)
-    classifier = a.subtype_classifier()
-
-    tokenizer = a.encoder._model.tokenizer  # type: ignore[attr-defined]
-
-    def count(text: str) -> int:
-        return len(tokenizer(text, add_special_tokens=True)["input_ids"])
-
-    pieces: list[tuple[str, str]] = []
-    for p in index.passages:
-        pieces += [(p.incident_id, c) for c in chunks(p.text, count=count, limit=250)]
-    over = sum(count(p.text) > 256 for p in index.passages)
-    print(f"passages over 256 tokens: {over} of {len(index.passages)}; chunks: {len(pieces)}")
-    chunk_vectors = a.encoder.encode([c for _, c in pieces])
-    chunk_of = [i for i, _ in pieces]
-
-    def incidents(order: Sequence[int], of: Sequence[str], exclude: set[str]) -> list[str]:
-        out: list[str] = []
-        for row in order:
-            i = of[row]
-            if i not in exclude and i not in out:
-                out.append(i)
-        return out
-
-    def fused_rank(
-        case: DevCase, q: np.ndarray, *, w: tuple[float, float], agg: str, prior: float
-    ) -> list[str]:
-        ex = set(case.exclude)
-        dense = [r for r in np.argsort(-(vectors @ q)) if incident_of[r] not in ex][:50]
-        sparse = [r for r, _ in index.sparse_search(case.query, 200) if incident_of[r] not in ex][:50]
-        fused: dict[int, float] = {}
-        for weight, ranking in zip(w, (dense, sparse), strict=True):
-            for row, s in rrf([ranking], k=60).items():
-                fused[row] = fused.get(row, 0.0) + weight * s
-        score: dict[str, float] = {}
-        for row, s in fused.items():
-            i = incident_of[row]
-            score[i] = score.get(i, 0.0) + s if agg == "sum" else max(score.get(i, 0.0), s)
-        if prior:
-            probs = classifier.probabilities(q, exclude=ex)
-            top = max(score.values())
-            score = {i: s / top + prior * probs.get(subtype[i] or "", 0.0) for i, s in score.items()}
-        return sorted(score, key=lambda i: (-score[i], i))
-
-    def sparse_only(c: DevCase, q: np.ndarray) -> list[str]:
-        return incidents([r for r, _ in index.sparse_search(c.query, 500)], incident_of, set(c.exclude))
-
-    variants: dict[str, Ranker] = {
-        "hybrid": lambda c, q: fused_rank(c, q, w=(1, 1), agg="max", prior=0),
-        "dense": lambda c, q: incidents(np.argsort(-(vectors @ q)), incident_of, set(c.exclude)),
-        "sparse": sparse_only,
-        "weighted": lambda c, q: fused_rank(c, q, w=(0.7, 0.3), agg="max", prior=0),
-        "sum": lambda c, q: fused_rank(c, q, w=(1, 1), agg="sum", prior=0),
-        "prior": lambda c, q: fused_rank(c, q, w=(1, 1), agg="max", prior=0.3),
-        "chunked": lambda c, q: incidents(np.argsort(-(chunk_vectors @ q)), chunk_of, set(c.exclude)),
-    }
-    rr: dict[tuple[str, str], np.ndarray] = {}
-    for name, cases in sets.items():
-        scored = [c for c in cases if c.subtype]
-        qv = a.encoder.encode([c.query for c in scored])
-        for v, ranker in variants.items():
-            values = []
-            for c, q in zip(scored, qv, strict=True):
-                ranked = ranker(c, q)
-                rank = next((n for n, i in enumerate(ranked, 1) if subtype[i] == c.subtype), None)
-                values.append(1.0 / rank if rank else 0.0)
-            rr[(name, v)] = np.asarray(values)
-    print("| variant | dev MRR | dev hit@1 | dev W/L vs hybrid | LOO MRR | LOO hit@1 | LOO W/L |")
-    print("|---|---|---|---|---|---|---|")
-    for v in variants:
+    base = Assistant.from_settings()
+    dev = [c for c in dev_cases(load_cases(args.queries)) if c.subtype]
+    sets = {"dev": dev, "production": [c for c in dev if c.slices.get("origin") == "production"]}
+    sets["loo"] = loo_cases(base)
+    names = [n for n in VARIANTS if n == "default" or not args.only or n in args.only]
+    results: dict[str, dict[str, np.ndarray]] = {}
+    for name in names:
+        a = Assistant(
+            settings=base.settings.model_copy(update=VARIANTS[name]), index=base.index, encoder=base.encoder
+        )
+        results[name] = {s: ranks(a, cases) for s, cases in sets.items()}
+    table = Table(title="Retrieval choices (gold = subtype; W/L = queries ranked better/worse than default)")
+    table.add_column("variant")
+    for s, cases in sets.items():
+        for metric in ("hit@1", "hit@5", "MRR", "W/L"):
+            table.add_column(f"{s} ({len(cases)}) {metric}" if metric == "hit@1" else metric, justify="right")
+    for name in names:
         cells = []
-        for name in sets:
-            x, base = rr[(name, v)], rr[(name, "hybrid")]
-            wins, losses = int((x > base).sum()), int((x < base).sum())
-            cells += [f"{x.mean():.3f}", f"{(x == 1).mean():.3f}", f"{wins}/{losses}"]
-        print(f"| {v} | " + " | ".join(cells) + " |")
+        for s in sets:
+            r, d = results[name][s], results["default"][s]
+            rr, drr = 1.0 / r, 1.0 / d
+            cells += [
+                f"{(r == 1).mean():.3f}",
+                f"{(r <= 5).mean():.3f}",
+                f"{rr.mean():.3f}",
+                f"{int((rr > drr).sum())}/{int((rr < drr).sum())}",
+            ]
+        table.add_row(name, *cells)
+    Console(width=200).print(table)
 
 
 if __name__ == "__main__":

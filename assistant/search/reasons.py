@@ -184,10 +184,6 @@ def _contradictions(query: QueryText, incident: IncidentText) -> list[Contradict
     return out
 
 
-def contradiction_rules(query: QueryText, incident: IncidentText) -> list[str]:
-    return [c.rule for c in _contradictions(query, incident)]
-
-
 def contradictions(query: str, symptom_text: str) -> list[str]:
     """Facets the query states and the incident rules out, or the other way round, in plain words."""
     return [c.text for c in _contradictions(QueryText.of(query), IncidentText.of([symptom_text]))]
