@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from assistant.evaluation.answer_metrics import mean
-from assistant.evaluation.calibration import auroc
+from assistant.evaluation.calibration import auroc, expected_calibration_error, reliability_table
 from assistant.evaluation.dev_run import MECHANISM_AT, SLICE_FIELDS, DevOutcome
 from assistant.evaluation.latency import latency_summary
 from assistant.evaluation.retrieval_run import rounded
@@ -102,6 +102,12 @@ def set_metrics(outcomes: Sequence[DevOutcome]) -> dict[str, Any]:
     for o in outcomes:
         counts[o.verdict] = counts.get(o.verdict, 0) + 1
     block["verdicts"] = counts
+    table = reliability_table([o.confidence for o in outcomes], [o.top_right for o in outcomes])
+    block["verdict"]["ece"] = expected_calibration_error(table)
+    block["reliability"] = [
+        {"lo": b.lo, "hi": b.hi, "n": b.n, "mean_confidence": b.mean_confidence, "observed": b.observed}
+        for b in table
+    ]
     return block
 
 
@@ -125,6 +131,7 @@ def _flat(outcomes: Sequence[DevOutcome]) -> dict[str, Any]:
     block = set_metrics(outcomes)
     verdict = block.pop("verdict")
     block.pop("verdicts")
+    block.pop("reliability")
     return block | {f"verdict_{k}": v for k, v in verdict.items() if k != "n"}
 
 
@@ -141,16 +148,20 @@ def contradiction_audit(*sets: Sequence[DevOutcome]) -> list[dict[str, Any]]:
     """Each contradiction rule over every (case, retrieved incident) pair where it fires: how often, and
     how often it was right to warn (the incident is not the case's kind of problem)."""
     fired: dict[str, list[bool]] = {}
+    every: list[bool] = []
     for outcomes in sets:
         for o in outcomes:
             if not o.subtype:
                 continue
             for r in o.retrieved:
+                every.append(r.subtype != o.subtype)
                 for rule in r.contradiction_rules:
                     fired.setdefault(rule, []).append(r.subtype != o.subtype)
+    rows = sorted(fired.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+    base = [("(any retrieved incident: the rate a rule must beat)", every)] if every else []
     return [
         {"rule": rule, "fires": len(right), "right": sum(right), "precision": sum(right) / len(right)}
-        for rule, right in sorted(fired.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+        for rule, right in [*base, *rows]
     ]
 
 

@@ -121,6 +121,18 @@ def _audit(rows: list[dict[str, Any]]) -> Table:
     )
 
 
+def _reliability(bins: list[dict[str, Any]]) -> Table:
+    return Table(
+        title="Seen-before reliability (dev set)",
+        headers=["confidence", "cases", "mean confidence", "observed share right"],
+        rows=[
+            [f"{b['lo']:.1f}–{b['hi']:.1f}", str(b["n"]), fmt(b["mean_confidence"]), fmt(b["observed"])]
+            for b in bins
+        ],
+        note="Right = the top match is the gold kind of problem; calibrated when the two columns agree.",
+    )
+
+
 def _slices(per: dict[str, dict[str, Any]]) -> Table:
     table = _per_category("Dev set by slice (origin, sighting)", per, SLICE_COLUMNS)
     table.headers[0] = "slice"
@@ -129,7 +141,7 @@ def _slices(per: dict[str, dict[str, Any]]) -> Table:
 
 def _dev_tables(m: dict[str, Any]) -> list[Table]:
     dev, loo = m["dev"], m.get("loo") or {}
-    keys = [k for k in dev if not isinstance(dev[k], dict)]
+    keys = [k for k in dev if not isinstance(dev[k], dict | list)]
     side = Table(
         title="Dev set and leave-one-out",
         headers=["metric", "dev set", "leave-one-out"],
@@ -149,6 +161,7 @@ def _dev_tables(m: dict[str, Any]) -> list[Table]:
         verdict,
         _per_category("Dev set per category", m["per_category"], DEV_COLUMNS),
         _slices(m.get("per_slice") or {}),
+        _reliability(dev.get("reliability") or []),
         _audit(m.get("contradiction_audit") or []),
         _kv("Latency of one search (ms)", m["latency_ms"]),
         _misses("Wrong yes", m["wrong_yes"], note="Dev cases told yes whose top match is another subtype."),

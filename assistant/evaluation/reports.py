@@ -75,6 +75,9 @@ def figures(run: EvalRun) -> list[Figure]:
                     ),
                 )
             )
+    if run.mode == "dev" and m["dev"].get("reliability"):
+        title = "Seen-before reliability (dev set: is the top match the same kind?)"
+        out.append(("Seen-before reliability", plots.reliability(m["dev"]["reliability"], title=title)))
     sb = m.get("seen_before", {})
     if sb.get("reliability") and sb.get("negatives"):
         out.append(

@@ -4,7 +4,7 @@ Both are plain text rules, so a user can check them against the label:
 
 - *shared*: label lines (symptoms, metrics, alerts, evidence) with the most content words in common with
   the query, shown with those words;
-- *contradictions*: a symptom facet (OOM kills, restarts, CPU, errors, latency, a recent change) that one
+- *contradictions*: a symptom facet (OOM kills, restarts, CPU, latency, a recent change) that one
   side states and the other side explicitly rules out ("pods OOMKilled" vs "memory normal, no restarts");
 - *missing terms*: error strings, alert names and identifiers of the query (``OOMKilled``,
   ``CrashLoopBackOff``, ``ERR_X``, ``wal_fsync``) that appear nowhere in the incident.
@@ -50,11 +50,6 @@ FACETS = (
         "high CPU",
         _re(r"\bcpu (?:at |is |was |pegged |spik\w* (?:to )?)?(?:100|9\d)\s?%|\bhigh cpu\b|\bcpu saturat\w*"),
         _re(rf"\bcpu {_NORMAL}|\bidle cpu\b|\bcpu (?:is |was )?(?:only |just )?(?:low|idle|[1-3]?\d\s?%)"),
-    ),
-    Facet(
-        "errors",
-        _re(r"\b5\d\d\b|\berrors?\b|\bfail(?:s|ed|ing|ures?)\b"),
-        _re(rf"\bno errors?\b|\berror rate {_NORMAL}|\bzero errors\b"),
     ),
     Facet(
         "high latency",

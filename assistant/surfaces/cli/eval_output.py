@@ -68,7 +68,7 @@ def side_by_side(m: dict[str, Any]) -> Table:
     )
     for column in ("metric", "dev set", "leave-one-out"):
         table.add_column(column, justify="left" if column == "metric" else "right")
-    rows = [(k, dev[k], loo.get(k)) for k in dev if not isinstance(dev[k], dict)]
+    rows = [(k, dev[k], loo.get(k)) for k in dev if not isinstance(dev[k], dict | list)]
     rows += [(f"verdict.{k}", v, (loo.get("verdict") or {}).get(k)) for k, v in dev["verdict"].items()]
     for key, a, b in rows:
         table.add_row(key, num(a), num(b))
@@ -80,8 +80,11 @@ SLICE_SHOWN = ("n", "subtype_hit@1", "subtype_hit@5", "verdict_yes_precision", "
 
 def slice_table(per: dict[str, dict[str, Any]]) -> Table:
     table = Table(title="dev set by slice", title_justify="left")
-    for column in ("slice", *SLICE_SHOWN):
-        table.add_column(column, justify="left" if column == "slice" else "right")
+    table.add_column("slice")
+    for column in SLICE_SHOWN:
+        table.add_column(
+            column.removeprefix("subtype_").replace("verdict_", "").replace("_", " "), justify="right"
+        )
     for name, row in per.items():
         table.add_row(name, *(num(row.get(c)) for c in SLICE_SHOWN))
     return table
