@@ -80,10 +80,10 @@ def test_etcd_example_credits_compaction_only_to_the_compaction_incident(corpus:
     compaction = [h for h in d.hypotheses if "compaction" in h.cause.lower()]
     assert len(compaction) == 1
     assert compaction[0].incident_ids == ["perf-2025031603"]
-    assert len(d.hypotheses) == 3, "the Helm Secrets and LIST storm incidents keep causes of their own"
+    assert len(d.hypotheses) == 3, "the other two control-plane incidents keep causes of their own"
     assert_causes_credited_to_their_incidents(corpus, d)
-    assert d.hypotheses[0] is compaction[0]
-    assert d.hypotheses[0].confidence > max(h.confidence for h in d.hypotheses[1:])
+    confidences = [h.confidence for h in d.hypotheses]
+    assert confidences == sorted(confidences, reverse=True)
     total = sum(h.confidence for h in d.hypotheses)
     assert total <= 1.01, f"one seen-before chance shared out, not three causes at about 0.9 each: {total}"
     assert attribution_precision([d], root_causes={m.id: root_cause(corpus, m.id) for m in d.matches}) == 1.0
@@ -115,11 +115,10 @@ def test_no_hypothesis_cites_an_incident_whose_analysis_does_not_state_it(corpus
 
 def test_attribution_precision_counts_misattributed_pairs(corpus: Assistant) -> None:
     d = corpus.diagnose(ETCD, k=3, backend="extractive")
-    other = d.hypotheses[1].incident_ids[0]
+    compaction = next(h for h in d.hypotheses if h.incident_ids == ["perf-2025031603"])
+    other = next(h.incident_ids[0] for h in d.hypotheses if h is not compaction)
     wrong = d.model_copy(
-        update={
-            "hypotheses": [d.hypotheses[0].model_copy(update={"incident_ids": ["perf-2025031603", other]})]
-        }
+        update={"hypotheses": [compaction.model_copy(update={"incident_ids": ["perf-2025031603", other]})]}
     )
     root_causes = {m.id: root_cause(corpus, m.id) for m in d.matches}
     assert attribution_precision([wrong], root_causes=root_causes) == 0.5

@@ -42,14 +42,14 @@ def render_result(result: SimilarResult) -> None:
     style = VERDICT_STYLE[verdict.verdict]
     console.print(f"Seen before: [{style}]{verdict.verdict}[/] (confidence {verdict.confidence:.2f})")
     if verdict.reason:
-        console.print(f"  {verdict.reason}", highlight=False, markup=False)
+        console.print(f"  {verdict.reason}", highlight=False, markup=False, soft_wrap=False)
     console.print(incident_table(result.matches))
     for rank, m in enumerate(result.matches, start=1):
         if why := _why(m):
             console.print(f"  {rank}. {m.id}: {why}", highlight=False)
         if m.fix:
             held = f" — {escape(m.outcome)}" if m.outcome else ""
-            console.print(f"     fixed by: {escape(m.fix)}{held}", highlight=False)
+            console.print(f"     fixed by: {escape(m.fix)}{held}", highlight=False, soft_wrap=False)
 
 
 def _why(m: Match) -> str:

@@ -40,6 +40,7 @@ def test_build_writes_a_complete_build_and_points_current_at_it(settings: Settin
     assert {p.name for p in report.path.iterdir()} == {
         "dense.faiss",
         "bm25",
+        "vocabulary.json",
         "passages.jsonl",
         "labels.jsonl",
         "manifest.json",
