@@ -6,7 +6,7 @@ presented as advice without a look at what it does:
 
 - ``destructive``: deletes or overwrites data or whole objects (``rm -rf``, ``kubectl delete ns``,
   ``DROP TABLE``, ``TRUNCATE``, ``mkfs``, ``dd of=/dev/...``, ``helm uninstall``, ``terraform destroy``,
-  ``FLUSHALL``, ``git push --force``...);
+  ``FLUSHALL``, ``git push --force``, ``curl … | sh`` (code fetched and run unseen)...);
 - ``outbound``: sends data to or fetches code from a host outside the cluster and private networks
   (``curl``/``wget``/``nc``/``scp``/``ssh`` to anything but localhost, private IPs, ``*.svc``,
   ``*.cluster.local``, ``*.internal``, ``*.local`` or a dotless service name).
@@ -50,7 +50,7 @@ DESTRUCTIVE = re.compile(
     r"|\bhelm\s+(?:uninstall|delete)\b|\bterraform\s+destroy\b|\betcdctl\s+(?:\S+\s+)*?del\b"
     r"|\bflushall\b|\bflushdb\b|\bgit\s+push\s+.*(?:--force\b|\s-f\b)|\bgit\s+reset\s+--hard\b"
     r"|\bdocker\s+(?:system|volume)\s+prune\b|\bchmod\s+-R\s+777\s+/|\baws\s+s3\s+(?:rm|rb)\b"
-    r"|:\(\)\s*\{",
+    r"|:\(\)\s*\{|\b(?:curl|wget)\b[^|\n]*\|\s*(?:sudo\s+)?(?:ba|z|da)?sh\b",
     re.IGNORECASE,
 )
 OUTBOUND_PROGRAMS = re.compile(r"\b(?:curl|wget|nc|ncat|scp|ssh|rsync|ftp|telnet)\b", re.IGNORECASE)
