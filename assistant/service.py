@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 import numpy as np
 
-from assistant.corpus.facts import incident_facts
+from assistant.corpus.facts import IncidentFacts, incident_facts
 from assistant.corpus.loading import LabelSet, load_labels
 from assistant.corpus.passages import KINDS
 from assistant.diagnosis.pipeline import Diagnoser
@@ -128,6 +128,7 @@ class Assistant:
             if p.kind != "resolution":
                 self._texts.setdefault(p.incident_id, []).append(p.text)
         self._read: dict[str, IncidentText] = {}  # filled as incidents are first matched
+        self._facts: dict[str, IncidentFacts] = {}  # likewise
         self._searches = threading.BoundedSemaphore(settings.search_threads)
         self.verdict_model = VerdictModel.load(settings.verdict_model)
         self.kinds = KindHistory(index.incidents.values())
@@ -315,7 +316,9 @@ class Assistant:
     def _match(self, incident_id: str, score: float, similarity: float, rows: list[int]) -> Match:
         record = self.incident(incident_id)
         passages = [self.index.passages[r] for r in rows]
-        facts = incident_facts(record.raw)
+        facts = self._facts.get(incident_id)
+        if facts is None:
+            facts = self._facts[incident_id] = incident_facts(record.raw)
         return Match(
             id=record.id,
             title=record.title,

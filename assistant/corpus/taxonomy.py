@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import difflib
 import re
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.corpus.builtin_taxonomy import BUILTIN_CELLS, TAG_RULES
+from assistant.corpus.toml_files import read_toml
 from assistant.errors import LabelProblem
 
 TAXONOMY_FILE = "taxonomy.toml"
@@ -199,20 +199,10 @@ def load_taxonomy(labels_dir: Path) -> tuple[Taxonomy, list[LabelProblem]]:
     path = labels_dir / TAXONOMY_FILE
     if not path.is_file():
         return BUILTIN, []
-    source = str(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        return BUILTIN, [LabelProblem(source, "$", f"cannot read file: {exc}")]
-    except tomllib.TOMLDecodeError as exc:
-        return BUILTIN, [LabelProblem(source, "$", f"invalid TOML: {exc}")]
-    try:
-        spec = _TaxonomyFile.model_validate(data)
-    except ValidationError as exc:
-        return BUILTIN, [
-            LabelProblem(source, "$." + ".".join(str(p) for p in e["loc"]), e["msg"]) for e in exc.errors()
-        ]
-    return extend(BUILTIN, spec, source=source)
+    spec, problems = read_toml(path, _TaxonomyFile)
+    if spec is None:
+        return BUILTIN, problems
+    return extend(BUILTIN, spec, source=str(path))
 
 
 def infer_subtype(tags: Iterable[str]) -> str | None:

@@ -17,12 +17,12 @@ a cause::
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
+from assistant.corpus.toml_files import read_toml
 from assistant.errors import LabelProblem
 
 VOCABULARY_FILE = "vocabulary.toml"
@@ -76,24 +76,15 @@ EMPTY = Vocabulary()
 
 
 def load_vocabulary(labels_dir: Path) -> tuple[Vocabulary, list[LabelProblem]]:
-    """``labels_dir/vocabulary.toml`` when it exists (else an empty vocabulary). Problems in the file are
-    returned with their path, and the file is then not used."""
+    """``labels_dir/vocabulary.toml`` when it exists (else an empty vocabulary). Problems are returned
+    with their path: a file that cannot be read or parsed is not used, a bad entry is left out."""
     path = labels_dir / VOCABULARY_FILE
     if not path.is_file():
         return EMPTY, []
     source = str(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-        spec = _VocabularyFile.model_validate(data)
-    except (OSError, UnicodeDecodeError) as exc:
-        return EMPTY, [LabelProblem(source, "$", f"cannot read file: {exc}")]
-    except tomllib.TOMLDecodeError as exc:
-        return EMPTY, [LabelProblem(source, "$", f"invalid TOML: {exc}")]
-    except ValidationError as exc:
-        return EMPTY, [
-            LabelProblem(source, "$." + ".".join(str(p) for p in e["loc"]), e["msg"]) for e in exc.errors()
-        ]
-    problems = []
+    spec, problems = read_toml(path, _VocabularyFile)
+    if spec is None:
+        return EMPTY, problems
     meanings: dict[str, str] = {}
     for table, entries in (("alerts", spec.alerts), ("metrics", spec.metrics), ("errors", spec.errors)):
         for name, meaning in entries.items():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 
+from assistant.corpus.facts import incident_facts
 from assistant.search.manifest import IncidentRecord
 from assistant.search.results import KnownKind, Match
 
@@ -16,8 +17,7 @@ class KindHistory:
         self._category: dict[str, str | None] = {}
         for r in records:
             if r.subtype:
-                started = r.raw.get("timestamp")
-                self._members.setdefault(r.subtype, {})[r.id] = started if isinstance(started, str) else None
+                self._members.setdefault(r.subtype, {})[r.id] = incident_facts(r.raw).started
                 self._category[r.subtype] = r.category
 
     def known_kind(self, matches: Sequence[Match], *, exclude: Collection[str] = ()) -> KnownKind | None:
