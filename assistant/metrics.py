@@ -46,6 +46,14 @@ class Metrics:
         self.fallbacks = Counter(
             "assistant_diagnosis_fallbacks", "Diagnoses that fell back to the extractive answer.", registry=r
         )
+        self.shed = Counter(
+            "assistant_requests_shed",
+            "Search and diagnosis requests refused with 429 because the limit in progress was reached.",
+            registry=r,
+        )
+        self.in_progress = Gauge(
+            "assistant_requests_in_progress", "Search and diagnosis requests in progress.", registry=r
+        )
         self.ready = Gauge("assistant_index_ready", "1 once the index and encoder are loaded.", registry=r)
         self.incidents = Gauge("assistant_index_incidents", "Incidents in the loaded index.", registry=r)
         self.passages = Gauge("assistant_index_passages", "Passages in the loaded index.", registry=r)

@@ -126,7 +126,7 @@ class Assistant:
         self._texts: dict[str, list[str]] = {}
         for p in index.passages:
             if p.kind != "resolution":
-                self._texts.setdefault(p.incident_id, []).append(p.text)
+                self._texts.setdefault(p.incident_id, []).append(p.searched)
         self._read: dict[str, IncidentText] = {}  # filled as incidents are first matched
         self._facts: dict[str, IncidentFacts] = {}  # likewise
         self._searches = threading.BoundedSemaphore(settings.search_threads)

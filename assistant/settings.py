@@ -88,6 +88,12 @@ class Settings(BaseSettings):
         "run while the others encode); more wait their turn. A search is CPU-bound, so running many "
         "more at once only makes each slower.",
     )
+    max_in_progress: int = Field(
+        default_factory=lambda: 4 * len(os.sched_getaffinity(0)),
+        ge=1,
+        description="Search and diagnosis requests one process holds at once, running or waiting; more "
+        "get 429 with Retry-After (default: four per CPU), so the ones admitted are not slowed by a queue.",
+    )
     max_query_chars: int = Field(4000, ge=16, description="Longer queries are rejected.")
     max_input_chars: int = Field(
         16000,

@@ -8,7 +8,8 @@ Start the server first (`make run`, or `assistant serve`), then:
     .venv/bin/python bench/service.py --url http://127.0.0.1:8000 --api-key KEY
 
     .venv/bin/python bench/service.py --compare --requests 2000   # torch, onnx, onnx-int8, LangChain
-    .venv/bin/python bench/service.py --compare --tune            # searches at once, workers (onnx-int8)
+    .venv/bin/python bench/service.py --compare --tune threads    # searches at once, workers (onnx-int8)
+    .venv/bin/python bench/service.py --compare --tune admission  # how many in progress before a 429
 
 `--compare` starts one server per variant itself (on 127.0.0.1, a free port each, one at a time and in
 rounds, so machine load hits them alike): `assistant serve` on each encoder runtime over an index built
@@ -16,11 +17,14 @@ for it, and a LangChain FAISS vectorstore + HuggingFaceEmbeddings behind the sam
 prints req/s (median and each round), latency percentiles, the server's CPU time per request (a
 capacity figure that does not depend on what the client costs) and server RSS at ready and under load
 (worker processes included).
-`--tune` runs the same comparison over how much one server runs at once: `ASSISTANT_SEARCH_THREADS`
-and `--workers`, on the default runtime.
+`--tune threads` runs the same comparison over how much one server runs at once:
+`ASSISTANT_SEARCH_THREADS` and `--workers`; `--tune admission` over `ASSISTANT_MAX_IN_PROGRESS`, how many
+requests it holds before it sheds; both on the default runtime.
 
-Queries cycle through eval/queries.jsonl (or a built-in list). Any non-2xx answer or transport error
-counts as an error; the script exits 1 if there was one. The client runs on the same machine as the
+Queries cycle through eval/queries.jsonl (or a built-in list). A 429 (the server's admission limit,
+ASSISTANT_MAX_IN_PROGRESS) counts as shed: the client waits its Retry-After, and latencies are of the
+requests admitted. Any other non-2xx answer or transport error counts as an error; the script exits 1
+if there was one. The client runs on the same machine as the
 server, so on a small box the numbers include the client's own CPU use (aiohttp, about 0.7 ms a request
 here, against about 2 ms for httpx).
 """
@@ -65,6 +69,8 @@ class Run:
     name: str
     latencies: list[float] = field(default_factory=list)
     errors: dict[str, int] = field(default_factory=dict)
+    shed: int = 0
+    """Requests refused with 429 (the server's admission limit): not errors, not in the latencies."""
     wall: float = 0.0
     server_cpu: float = 0.0
     """CPU seconds the server spent over the run (--compare only)."""
@@ -76,6 +82,10 @@ class Run:
     def rate(self) -> float:
         """Answered requests per second of the run's wall time."""
         return len(self.latencies) / self.wall
+
+    @property
+    def sent(self) -> int:
+        return len(self.latencies) + self.shed + sum(self.errors.values())
 
 
 def load_queries(path: Path) -> list[str]:
@@ -112,10 +122,15 @@ async def drive(
                 async with client.post(path, json=payload) as response:
                     await response.read()
                     status = response.status
+                    retry_after = response.headers.get("Retry-After", "1")
             except (aiohttp.ClientError, TimeoutError) as exc:
                 run.error(type(exc).__name__)
                 return
             took = time.perf_counter() - start
+            if status == 429:  # shed: wait as told, as a well-behaved client does, holding its slot
+                run.shed += 1
+                await asyncio.sleep(min(5.0, float(retry_after)) if retry_after.isdigit() else 1.0)
+                return
             if status // 100 != 2:
                 run.error(f"HTTP {status}")
                 return
@@ -204,6 +219,7 @@ async def main(args: argparse.Namespace) -> int:
         "endpoint",
         "requests",
         "errors",
+        "shed",
         "req/s",
         "mean ms",
         "p50 ms",
@@ -218,12 +234,13 @@ async def main(args: argparse.Namespace) -> int:
         errors = sum(run.errors.values())
         failed |= errors > 0
         if not ms:
-            table.add_row(f"POST /v1/{run.name}", str(errors), str(errors), "-", "-", "-", "-", "-", "-")
+            table.add_row(f"POST /v1/{run.name}", str(run.sent), str(errors), shed_share(run), *"------")
             continue
         table.add_row(
             f"POST /v1/{run.name}",
-            str(len(ms) + errors),
+            str(run.sent),
             str(errors) if not errors else f"[red]{errors}[/]",
+            shed_share(run),
             f"{run.rate:.1f}",
             f"{statistics.fmean(ms):.1f}",
             f"{percentile(ms, 50):.1f}",
@@ -236,6 +253,12 @@ async def main(args: argparse.Namespace) -> int:
         if run.errors:
             console.print(f"[red]{run.name} errors:[/] {run.errors}")
     return 1 if failed else 0
+
+
+def shed_share(*runs: Run) -> str:
+    """Share of requests refused with 429, of all sent."""
+    sent = sum(r.sent for r in runs)
+    return f"{100 * sum(r.shed for r in runs) / sent:.1f} %" if sent else "-"
 
 
 def process_tree(pid: int) -> list[int]:
@@ -337,7 +360,7 @@ class Variant:
 
 COMPARE = tuple(Variant(r, r) for r in ("torch", "onnx", "onnx-int8", "LangChain"))
 # The settings that decide how much runs at once, on the default runtime (this machine has 2 CPUs).
-TUNE = (
+THREADS = (
     Variant("3 searches at once (the default here: one per CPU, and one more)", "onnx-int8"),
     Variant("2 searches at once (one per CPU)", "onnx-int8", {"ASSISTANT_SEARCH_THREADS": "2"}),
     Variant("1 search at once", "onnx-int8", {"ASSISTANT_SEARCH_THREADS": "1"}),
@@ -345,6 +368,14 @@ TUNE = (
     Variant("2 workers × 1 search", "onnx-int8", {"ASSISTANT_SEARCH_THREADS": "1"}, ("--workers", "2")),
     Variant("2 workers × 2 searches", "onnx-int8", {"ASSISTANT_SEARCH_THREADS": "2"}, ("--workers", "2")),
 )
+# How many requests one server holds before it sheds with 429 (ASSISTANT_MAX_IN_PROGRESS).
+ADMISSION = (
+    Variant("8 in progress (the default here: four per CPU)", "onnx-int8"),
+    Variant("4 in progress", "onnx-int8", {"ASSISTANT_MAX_IN_PROGRESS": "4"}),
+    Variant("16 in progress", "onnx-int8", {"ASSISTANT_MAX_IN_PROGRESS": "16"}),
+    Variant("no shedding", "onnx-int8", {"ASSISTANT_MAX_IN_PROGRESS": "100000"}),
+)
+TUNE = {"threads": THREADS, "admission": ADMISSION}
 
 
 def start(variant: Variant, *, port: int, indexes: dict[str, Path], models: Path) -> subprocess.Popen[bytes]:
@@ -375,7 +406,7 @@ async def compare(args: argparse.Namespace) -> int:
 
     models = Settings().models_dir
     queries = load_queries(args.queries)
-    variants = TUNE if args.tune else COMPARE
+    variants = TUNE[args.tune] if args.tune else COMPARE
     runs: dict[str, list[tuple[Run, float, float]]] = {v.name: [] for v in variants}
     with tempfile.TemporaryDirectory() as tmp:
         indexes: dict[str, Path] = {}
@@ -448,6 +479,7 @@ async def compare(args: argparse.Namespace) -> int:
     for column in (
         "server",
         "errors",
+        "shed",
         "req/s",
         "rounds",
         "× torch" if not args.tune else "× first",
@@ -476,6 +508,7 @@ async def compare(args: argparse.Namespace) -> int:
         table.add_row(
             name if name == "LangChain" or args.tune else f"assistant serve, {name}",
             str(errors),
+            shed_share(*(r for r, _, _ in rs)),
             f"{rates[name]:.1f}",
             ", ".join(f"{r.rate:.0f}" for r, _, _ in rs),
             f"{rates[name] / rates[first]:.2f}",
@@ -507,7 +540,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--wait", type=float, default=120.0, help="seconds to wait for /readyz")
     parser.add_argument("--compare", action="store_true", help="start and compare the four variants")
     parser.add_argument(
-        "--tune", action="store_true", help="with --compare: searches at once and workers, onnx-int8"
+        "--tune",
+        choices=sorted(TUNE),
+        help="with --compare: searches at once and workers (threads), or the shedding limit (admission)",
     )
     parser.add_argument("--rounds", type=int, default=2, help="--compare: rounds over the variants")
     parser.add_argument("--langchain-server", type=int, help=argparse.SUPPRESS)

@@ -11,12 +11,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from assistant.corpus.instructions import without_instructions
 from assistant.corpus.labels import Label
 
 PassageKind = Literal["symptom", "evidence", "resolution"]
 KINDS: tuple[PassageKind, ...] = ("symptom", "evidence", "resolution")
 # Bump when the rendering changes: an index built with another format is re-embedded in full.
-PASSAGE_FORMAT = 1
+PASSAGE_FORMAT = 2
 
 BEFORE_KEYS = ("baseline", "normal", "initial_state", "before", "healthy", "expected")
 AFTER_KEYS = ("degraded", "degraded_state", "after", "incident", "during", "observed")
@@ -30,6 +31,11 @@ class Passage(BaseModel):
     @property
     def id(self) -> str:
         return f"{self.incident_id}#{self.kind}"
+
+    @property
+    def searched(self) -> str:
+        """What a search matches against: the text without sentences that read like instructions."""
+        return without_instructions(self.text)
 
 
 def humanize(key: str) -> str:

@@ -27,6 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from pydantic import BaseModel
 
+from assistant.corpus.instructions import INSTRUCTIONS
 from assistant.corpus.passages import Passage
 from assistant.diagnosis.commands import assess, find_commands, mark
 from assistant.diagnosis.model_answer import DraftAnswer
@@ -37,13 +38,6 @@ BRACKETS = re.compile(r"\s?\[([^\[\]\n]{1,300})\]")
 SEPARATORS = re.compile(r"\s*[,;]\s*|\s+and\s+|\s+")
 ID_LIKE = re.compile(r"^[A-Za-z][A-Za-z0-9]*-[A-Za-z0-9._-]*\d[A-Za-z0-9._-]*$")
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\[`])|\n+")
-INSTRUCTIONS = re.compile(
-    r"\b(?:ignore|disregard|forget)\s+(?:all\s+|any\s+)?(?:the\s+|your\s+)?(?:previous|prior|above|earlier"
-    r"|preceding|system)\s+(?:instructions|prompts?|messages?|rules)"
-    r"|\byou\s+are\s+now\b|\bnew\s+instructions\b|\breply\s+only\s+with\b|(?-i:\bSYSTEM\s*:)|\bsystem\s+prompt\b"
-    r"|<<<|>>>",
-    re.IGNORECASE,
-)
 CLAIM_CHARS = 200
 UNVERIFIED = "(unverified incident)"
 

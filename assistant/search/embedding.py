@@ -65,12 +65,12 @@ def embed_passages(
             vectors.extend([None] * len(ps))
 
     # Similar lengths in one batch waste less padding in the transformer.
-    todo.sort(key=lambda r: len(passages[r].text))
+    todo.sort(key=lambda r: len(passages[r].searched))
     if progress:
         progress(0, len(todo))
     for start in range(0, len(todo), batch_size):
         rows = todo[start : start + batch_size]
-        encoded = encoder.encode([passages[r].text for r in rows])
+        encoded = encoder.encode([passages[r].searched for r in rows])
         for r, vec in zip(rows, encoded, strict=True):
             vectors[r] = vec
         if progress:

@@ -210,7 +210,7 @@ def _write_build(
     """Everything of a build but its manifest: the dense and sparse indexes, passages and labels."""
     dense = dense_index(matrix, dim=dim, index_type=index_type)
     faiss.write_index(dense, str(staging / "dense.faiss"))
-    SparseIndex.build([p.text for p in passages]).save(staging / "bm25")
+    SparseIndex.build([p.searched for p in passages]).save(staging / "bm25")
     with (staging / "passages.jsonl").open("w") as out:
         out.writelines(p.model_dump_json() + "\n" for p in passages)
     with (staging / "labels.jsonl").open("w") as out:

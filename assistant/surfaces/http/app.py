@@ -20,6 +20,7 @@ from assistant.live import Runtime
 from assistant.metrics import RequestMetrics
 from assistant.settings import Settings
 from assistant.surfaces.http.routes import alerts, chat, diagnose, health, page, search
+from assistant.surfaces.web.admission import Admission
 from assistant.surfaces.web.errors import install_error_handlers
 from assistant.surfaces.web.limits import BodyLimit
 
@@ -86,7 +87,7 @@ def create_api(
         app.router.add_route(endpoint.path, endpoint, include_in_schema=False)  # type: ignore[arg-type]
     app.mount("/static", page.static_files(), name="static")
 
-    # Added innermost first: metrics see every response, including 413s and CORS refusals.
+    # Added innermost first: metrics see every response, including 413s, CORS refusals and 429s.
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(
@@ -95,5 +96,11 @@ def create_api(
             allow_methods=["GET", "POST", "OPTIONS"],
             allow_headers=["Authorization", "Content-Type"],
         )
+    app.add_middleware(
+        Admission,
+        limit=settings.max_in_progress,
+        workers=settings.search_threads,
+        metrics=runtime.metrics,
+    )
     app.add_middleware(RequestMetrics, metrics=runtime.metrics)
     return app

@@ -68,6 +68,12 @@ ERRORS: dict[int | str, dict[str, object]] = {
     503: {"model": ErrorBody, "description": "Not ready (the hint says what to run) or backend unavailable."},
 }
 
+# For the routes that search (assistant.surfaces.web.admission sheds them).
+SEARCHES: dict[int | str, dict[str, object]] = {
+    **ERRORS,
+    429: {"model": ErrorBody, "description": "Too many searches in progress; retry after `Retry-After` s."},
+}
+
 # Domain error -> (HTTP status, error type). Checked in order; subclasses first.
 DOMAIN_STATUS: list[tuple[type[AssistantError], int, str]] = [
     (QueryError, 422, "invalid_query"),
@@ -89,6 +95,7 @@ HTTP_TYPES = {
     413: "request_too_large",
     415: "unsupported_media_type",
     422: "invalid_request",
+    429: "overloaded",
 }
 
 

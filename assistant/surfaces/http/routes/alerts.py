@@ -18,7 +18,7 @@ from assistant.settings import Settings
 from assistant.sources.alerts import AlertmanagerPayload, alerts_query
 from assistant.surfaces.http.answers import final_diagnosis, timed_diagnosis
 from assistant.surfaces.web.auth import Authorized
-from assistant.surfaces.web.errors import ERRORS, ApiError, ErrorBody
+from assistant.surfaces.web.errors import SEARCHES, ApiError, ErrorBody
 
 
 class Posted(Protocol):
@@ -71,7 +71,7 @@ def alerts_router(settings: Settings, *, sink: SinkFactory | None = None) -> API
     @router.post(
         "/alertmanager",
         response_model=AlertAnswer,
-        responses={**ERRORS, 502: {"model": ErrorBody, "description": "Posting to Slack failed."}},
+        responses={**SEARCHES, 502: {"model": ErrorBody, "description": "Posting to Slack failed."}},
     )
     def alertmanager(body: AlertmanagerPayload, request: Request) -> AlertAnswer:
         """Alertmanager webhook receiver (payload version 4): a diagnosis of the group's firing alerts,

@@ -32,7 +32,7 @@ from assistant.surfaces.http.openai_schemas import (
 )
 from assistant.surfaces.http.sse import SSE_HEADERS, SSE_MEDIA_TYPE, sse
 from assistant.surfaces.web.auth import Authorized
-from assistant.surfaces.web.errors import ERRORS, ApiError, error_payload
+from assistant.surfaces.web.errors import SEARCHES, ApiError, error_payload
 
 log = logging.getLogger("assistant.surfaces.http")
 router = APIRouter(prefix="/v1", tags=["openai-compatible"], dependencies=[Authorized])
@@ -150,7 +150,7 @@ def models(request: Request) -> ModelList:
 @router.post(
     "/chat/completions",
     response_model=ChatCompletion,
-    responses={200: {"content": {SSE_MEDIA_TYPE: {}}}, **ERRORS},
+    responses={200: {"content": {SSE_MEDIA_TYPE: {}}}, **SEARCHES},
 )
 async def chat_completions(body: ChatCompletionRequest, request: Request) -> Response:
     """OpenAI chat completion (streamed with `stream: true`). The answer text ends with the seen-before

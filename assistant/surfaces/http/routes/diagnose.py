@@ -18,7 +18,7 @@ from assistant.schemas import DiagnoseRequest
 from assistant.surfaces.http.answers import chosen_backend, final_diagnosis, started, timed_diagnosis
 from assistant.surfaces.http.sse import SSE_HEADERS, SSE_MEDIA_TYPE, sse, wants_stream
 from assistant.surfaces.web.auth import Authorized
-from assistant.surfaces.web.errors import ERRORS, error_payload
+from assistant.surfaces.web.errors import SEARCHES, error_payload
 
 log = logging.getLogger("assistant.surfaces.http")
 router = APIRouter(prefix="/v1", tags=["diagnosis"], dependencies=[Authorized])
@@ -46,7 +46,7 @@ def diagnosis_events(items: Iterator[str | Diagnosis]) -> Iterator[str]:
 @router.post(
     "/diagnose",
     response_model=Diagnosis,
-    responses={200: {"content": {SSE_MEDIA_TYPE: {}}, "description": STREAM_DOC}, **ERRORS},
+    responses={200: {"content": {SSE_MEDIA_TYPE: {}}, "description": STREAM_DOC}, **SEARCHES},
 )
 async def diagnose(
     body: DiagnoseRequest, request: Request, accept: Annotated[str | None, Header()] = None

@@ -9,12 +9,12 @@ from assistant.live import Runtime
 from assistant.schemas import IncidentDetail, SimilarRequest
 from assistant.search.results import SimilarResult
 from assistant.surfaces.web.auth import Authorized
-from assistant.surfaces.web.errors import ERRORS, ErrorBody
+from assistant.surfaces.web.errors import ERRORS, SEARCHES, ErrorBody
 
 router = APIRouter(prefix="/v1", tags=["search"], dependencies=[Authorized])
 
 
-@router.post("/similar", response_model=SimilarResult, responses=ERRORS)
+@router.post("/similar", response_model=SimilarResult, responses=SEARCHES)
 async def similar(body: SimilarRequest, request: Request) -> Response:
     """Most similar past incidents and the seen-before verdict (same JSON as `assistant similar --json`)."""
     runtime: Runtime = request.app.state.runtime
