@@ -19,7 +19,8 @@ def register(app: typer.Typer) -> None:
             typer.Option("--index", help="Index folder.", show_default="$ASSISTANT_INDEX_DIR or index"),
         ] = None,
     ) -> None:
-        """Serve the MCP tools (find_similar_incidents, get_incident, diagnose) over stdio."""
+        """Serve MCP over stdio: tools (find_similar_incidents, get_incident, diagnose), past incidents
+        as incident://<id> resources, and the triage and postmortem-draft prompts."""
         from assistant.search.encoders import set_torch_threads
         from assistant.service import Assistant
         from assistant.surfaces.mcp.server import create_mcp_server
@@ -36,5 +37,8 @@ def register(app: typer.Typer) -> None:
                     set_torch_threads(1)
                 return loaded[0]
 
-        err_console.print("MCP server on stdio (tools: find_similar_incidents, get_incident, diagnose)")
-        create_mcp_server(assistant).run("stdio")
+        err_console.print(
+            "MCP server on stdio (tools: find_similar_incidents, get_incident, diagnose; "
+            "resources: incident://<id>; prompts: triage, postmortem-draft)"
+        )
+        create_mcp_server(assistant, page_size=settings.mcp_page_size).run("stdio")

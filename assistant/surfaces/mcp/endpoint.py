@@ -1,7 +1,9 @@
 """``/mcp`` on the service: the MCP server over streamable HTTP, behind the same API keys as ``/v1``.
 
-Tools reach the service's loaded Assistant through the runtime, so until the index is loaded a tool call
-answers with the same reason and hint as ``/readyz``.
+Tools, resources and prompts reach the service's loaded Assistant through the runtime, so until the index
+is loaded each answers with the same reason and hint as ``/readyz``. Stateless streamable HTTP: every
+request is a POST answered on its own (no ``Mcp-Session-Id``, no server-sent stream on GET), so any
+replica can answer any request.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ class McpEndpoint:
     def __init__(self, settings: Settings, runtime: Runtime) -> None:
         from assistant.surfaces.mcp.server import create_mcp_server, http_app  # imports the mcp SDK
 
-        self.server = create_mcp_server(runtime.assistant)
+        self.server = create_mcp_server(runtime.assistant, page_size=settings.mcp_page_size)
         self.path = PATH
         self.keys = settings.api_keys
         self._app: ASGIApp = http_app(self.server, allowed_hosts=settings.mcp_allowed_hosts, path=PATH)

@@ -1,26 +1,39 @@
-"""The MCP server, driven by the official SDK's own client: over stdio (``assistant mcp`` as a client
-starts it) and over streamable HTTP at ``/mcp`` on the service, on a real socket."""
+"""The MCP server's tools, driven by the official SDK's own client: over stdio (``assistant mcp`` as a
+client starts it) and over streamable HTTP at ``/mcp`` on the service, on a real socket."""
 
 from __future__ import annotations
 
-import os
-import sys
 from typing import Any
 
 import anyio
 import httpx2
-from mcp import Client, StdioServerParameters
+import pytest
+from jsonschema import Draft202012Validator
+from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
 
 from assistant.diagnosis.results import Diagnosis
 from assistant.search.results import SimilarResult
 from assistant.settings import Settings
 from assistant.surfaces.server import create_app
 from tests.fakes.live_server import serve
+from tests.surfaces.mcp.connect import over_stdio
 
 KAFKA = "perf-2025031606"
 QUERY = "kafka consumer lag growing on customer-orders, order processing slow"
 TOOLS = {"find_similar_incidents", "get_incident", "diagnose"}
+STREAMABLE = {"Accept": "application/json, text/event-stream"}
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {},
+        "clientInfo": {"name": "t", "version": "1"},
+    },
+}
 
 
 async def exercise(client: Client) -> dict[str, Any]:
@@ -47,9 +60,22 @@ def check(found: dict[str, Any]) -> None:
     tools = {t.name: t for t in found["tools"]}
     assert set(tools) == TOOLS
     for tool in tools.values():
-        assert tool.annotations.read_only_hint is True and tool.annotations.destructive_hint is False
+        hints = tool.annotations
+        assert hints.read_only_hint is True and hints.destructive_hint is False
+        assert hints.idempotent_hint is True and hints.open_world_hint is False
+        assert hints.title and hints.title == tool.title
         assert tool.output_schema and tool.description
+        Draft202012Validator.check_schema(tool.output_schema)
     assert tools["diagnose"].input_schema["required"] == ["query"]
+    for key, name in (
+        ("similar", "find_similar_incidents"),
+        ("incident", "get_incident"),
+        ("diagnosis", "diagnose"),
+    ):
+        structured = found[key].structured_content
+        assert not found[key].is_error and structured
+        errors = list(Draft202012Validator(tools[name].output_schema).iter_errors(structured))
+        assert not errors, f"{name}: {errors[0].message if errors else ''}"
 
     similar = found["similar"]
     assert not similar.is_error
@@ -64,29 +90,15 @@ def check(found: dict[str, Any]) -> None:
     assert KAFKA in diagnosis.citations and diagnosis.hypotheses and diagnosis.next_steps
 
     assert found["missing"].is_error
-    assert "no incident 'perf-0000000000'" in found["missing"].content[0].text
+    missing = found["missing"].content[0].text
+    assert "no incident 'perf-0000000000'" in missing and "find_similar_incidents" in missing
+    assert "assistant similar" not in missing, "an agent is told the MCP way to find an id, not the CLI's"
     assert found["empty"].is_error and "the query is empty" in found["empty"].content[0].text
     assert found["loose"].is_error, '"k": "5" is refused, as the REST API refuses it'
 
 
 def test_tools_over_stdio(built: Settings) -> None:
-    env = {
-        "ASSISTANT_LABELS_DIR": str(built.labels_dir),
-        "ASSISTANT_INDEX_DIR": str(built.index_dir),
-        "ASSISTANT_DATA_DIR": str(built.data_dir),
-        "ASSISTANT_ENCODER": "fake",
-        "PATH": os.environ.get("PATH", ""),
-    }
-    params = StdioServerParameters(
-        command=sys.executable, args=["-c", "from assistant.surfaces.cli import main; main()", "mcp"], env=env
-    )
-
-    async def run() -> dict[str, Any]:
-        with anyio.fail_after(120):
-            async with Client(params) as client:
-                return await exercise(client)
-
-    check(anyio.run(run))
+    check(over_stdio(built, exercise))
 
 
 def test_tools_over_http_on_the_service(built: Settings) -> None:
@@ -111,6 +123,10 @@ def test_tools_over_http_on_the_service(built: Settings) -> None:
         stream = httpx2.get(url, headers={"Authorization": "Bearer mcp-key"}, timeout=5)
         assert stream.status_code == 405 and stream.headers["allow"] == "POST, DELETE"
         assert "POST" in stream.json()["error"]["hint"]
+        handshake = httpx2.post(
+            url, json=INITIALIZE, headers={**STREAMABLE, "Authorization": "Bearer mcp-key"}
+        )
+        assert handshake.status_code == 200 and "mcp-session-id" not in handshake.headers, "stateless"
 
 
 def test_http_refuses_hosts_outside_the_allowed_list(built: Settings) -> None:
@@ -127,13 +143,25 @@ def test_http_refuses_hosts_outside_the_allowed_list(built: Settings) -> None:
     assert allowed.status_code != 421
 
 
-def test_tools_answer_not_ready_until_the_index_is_built(settings: Settings) -> None:
+def test_everything_answers_not_ready_until_the_index_is_built(settings: Settings) -> None:
+    """Tools, the listing, reads and prompts all say why nothing is served yet and what to run."""
     with serve(create_app(settings)) as live:  # no index built
         live.wait_loaded()
 
-        async def run() -> Any:
+        async def run() -> tuple[Any, list[MCPError]]:
             async with Client(live.url + "/mcp") as client:
-                return await client.call_tool("find_similar_incidents", {"query": QUERY})
+                tool = await client.call_tool("find_similar_incidents", {"query": QUERY})
+                errors = []
+                for call in (
+                    client.list_resources,
+                    lambda: client.read_resource(f"incident://{KAFKA}"),
+                    lambda: client.get_prompt("triage", {"alert": QUERY}),
+                ):
+                    with pytest.raises(MCPError) as caught:
+                        await call()
+                    errors.append(caught.value)
+                return tool, errors
 
-        result = anyio.run(run)
+        result, errors = anyio.run(run)
     assert result.is_error and "assistant index build" in result.content[0].text
+    assert len(errors) == 3 and all("assistant index build" in e.message for e in errors)
