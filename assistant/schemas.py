@@ -13,6 +13,7 @@ from assistant.corpus.facts import incident_facts
 from assistant.corpus.passages import Passage
 from assistant.search.index import IncidentRecord
 from assistant.search.results import PassageHit
+from assistant.sources.json_types import WHOLE
 
 # Requests are strict: `"k": "5"`, `"k": true` or `"stream": 0` are errors, not guesses.
 STRICT = ConfigDict(strict=True)
@@ -24,9 +25,13 @@ QueryArg = Annotated[
         description="What you see, in plain words or as a pasted alert, e.g. "
         "'checkout p99 2.5 s after the deploy, pods OOMKilled'.",
         examples=["etcd fsync slow, kubectl hangs"],
+        # For the spec: some text that is not only blanks (checked by the service, with its own message).
+        json_schema_extra={"minLength": 1, "pattern": r"\S"},
     ),
 ]
-KArg = Annotated[int, Field(ge=1, le=50, strict=True, description="How many past incidents to consider.")]
+KArg = Annotated[
+    int, Field(ge=1, le=50, strict=True, description="How many past incidents to consider."), WHOLE
+]
 
 
 class SimilarRequest(BaseModel):

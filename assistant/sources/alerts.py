@@ -12,9 +12,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from assistant.sources.json_types import WHOLE
 
 BOILERPLATE_LABELS = frozenset(
     {
@@ -113,7 +115,7 @@ class AlertmanagerPayload(BaseModel):
 
     version: Literal["4"] = Field(description="Webhook payload version; Alertmanager sends 4.")
     group_key: str = Field(alias="groupKey", min_length=1, description="Identifies the alert group.")
-    truncated_alerts: int = Field(0, alias="truncatedAlerts", ge=0)
+    truncated_alerts: Annotated[int, Field(ge=0, strict=True), WHOLE] = Field(0, alias="truncatedAlerts")
     status: Literal["firing", "resolved"]
     receiver: str = ""
     group_labels: dict[str, str] = Field(default_factory=dict, alias="groupLabels")

@@ -62,6 +62,7 @@ class ApiError(Exception):
 
 # For the OpenAPI docs of the /v1 routes.
 ERRORS: dict[int | str, dict[str, object]] = {
+    400: {"model": ErrorBody, "description": "A body that is not UTF-8 JSON."},
     401: {"model": ErrorBody, "description": "Missing or invalid API key."},
     413: {"model": ErrorBody, "description": "Request body too large."},
     422: {"model": ErrorBody, "description": "Empty or too long query, or an invalid request."},

@@ -32,7 +32,7 @@ from assistant.surfaces.http.openai_schemas import (
 )
 from assistant.surfaces.http.sse import SSE_HEADERS, SSE_MEDIA_TYPE, sse
 from assistant.surfaces.web.auth import Authorized
-from assistant.surfaces.web.errors import SEARCHES, ApiError, error_payload
+from assistant.surfaces.web.errors import ERRORS, SEARCHES, ApiError, ErrorBody, error_payload
 
 log = logging.getLogger("assistant.surfaces.http")
 router = APIRouter(prefix="/v1", tags=["openai-compatible"], dependencies=[Authorized])
@@ -141,7 +141,7 @@ def chunk_events(items: Iterator[str | Diagnosis], *, model: str) -> Iterator[st
     yield sse("[DONE]")
 
 
-@router.get("/models", response_model=ModelList)
+@router.get("/models", response_model=ModelList, responses=ERRORS)
 def models(request: Request) -> ModelList:
     settings: Settings = request.app.state.runtime.settings
     return ModelList(data=[ModelCard(id=m, created=STARTED) for m in model_ids(settings)])
@@ -150,7 +150,11 @@ def models(request: Request) -> ModelList:
 @router.post(
     "/chat/completions",
     response_model=ChatCompletion,
-    responses={200: {"content": {SSE_MEDIA_TYPE: {}}}, **SEARCHES},
+    responses={
+        200: {"content": {SSE_MEDIA_TYPE: {}}},
+        **SEARCHES,
+        404: {"model": ErrorBody, "description": "A model that is not in GET /v1/models."},
+    },
 )
 async def chat_completions(body: ChatCompletionRequest, request: Request) -> Response:
     """OpenAI chat completion (streamed with `stream: true`). The answer text ends with the seen-before
