@@ -13,7 +13,7 @@ from assistant.errors import AssistantError
 from assistant.evaluation.cases import EvalDataError, eval_file, load_answers, load_cases, write_jsonl
 from assistant.evaluation.compare import compare, load_run, resolve_run
 from assistant.evaluation.feedback import FILENAME, feedback_cases, read_votes
-from assistant.surfaces.cli.eval_output import delta_table, finish, row_table
+from assistant.surfaces.cli.eval_output import check_thresholds, delta_table, finish, import_table, row_table
 from assistant.surfaces.cli.eval_scorer import answer_scorer
 from assistant.surfaces.cli.output import console, err_console, print_json, progress_bar, settings_with
 from assistant.surfaces.cli.search_cmd import load_assistant
@@ -21,6 +21,7 @@ from assistant.surfaces.cli.search_cmd import load_assistant
 app = typer.Typer(help="Evaluate retrieval and answers; write reports; compare runs.", no_args_is_help=True)
 
 QUERIES = eval_file("queries.jsonl")
+IMPORTER = Path("eval") / "importer" / "expected.jsonl"
 QueriesOpt = Annotated[Path, typer.Option("--queries", help="Gold cases (JSONL).")]
 KOpt = Annotated[int, typer.Option("--k", "-k", min=1, max=50, help="Deepest cutoff reported (recall@1..k).")]
 IndexOpt = Annotated[Path | None, typer.Option("--index", help="Index folder (default: index/).")]
@@ -126,6 +127,41 @@ def fit_verdict_cmd(
     console.print(
         f"yes ≥ {model.yes}, maybe ≥ {model.maybe}; written to {output or DEFAULT_MODEL}", highlight=False
     )
+
+
+@app.command("import")
+def import_cmd(
+    cases_file: Annotated[
+        Path, typer.Option("--cases", help="Importer cases (JSONL); files are relative to its folder.")
+    ] = IMPORTER,
+    show: Annotated[bool, typer.Option("--show", help="Print every field that is not right.")] = False,
+    thresholds: ThresholdsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The importer on real post-mortems: each field of each draft right, wrong or left empty."""
+    from assistant.corpus.taxonomy import load_taxonomy
+    from assistant.evaluation.import_run import import_metrics, load_import_cases, run_import
+
+    cases = load_import_cases(cases_file)
+    settings = settings_with()
+    taxonomy, _ = load_taxonomy(settings.labels_dir)
+    with progress_bar("importing") as update:
+        scored = run_import(cases, root=cases_file.parent, taxonomy=taxonomy, progress=update)
+    metrics = import_metrics(scored)
+    if as_json:
+        print_json(metrics)
+    else:
+        console.print(import_table(metrics))
+        if show:
+            for s in scored:
+                for name, outcome in s.outcomes.items():
+                    if outcome != "right":
+                        got = s.drafted.get(name, "")[:160] or "—"
+                        console.print(f"{s.case.id} {name} {outcome}: {got}", highlight=False, soft_wrap=True)
+                for found in s.config_as_metrics:
+                    console.print(f"{s.case.id} configuration taken as a metric: {found}", highlight=False)
+    if thresholds is not None:
+        check_thresholds(metrics, thresholds, mode="import")
 
 
 @app.command("loo")

@@ -38,15 +38,38 @@ def finish(
         summary(run)
         console.print(f"report: {folder / 'report.html'}", highlight=False)
     if thresholds is not None:
-        minimums = load_thresholds(thresholds).get(run.mode, {})
-        if not minimums:
-            raise EvalDataError(f"{thresholds}: no [{run.mode}] table")
-        shortfalls = check(run.metrics, minimums)
-        for s in shortfalls:
-            err_console.print(f"[bold red]below threshold:[/] {s}", highlight=False)
-        if shortfalls:
-            raise typer.Exit(1)
-        err_console.print(f"[green]all {len(minimums)} {run.mode} thresholds met[/]")
+        check_thresholds(run.metrics, thresholds, mode=run.mode)
+
+
+def check_thresholds(metrics: dict[str, Any], thresholds: Path, *, mode: str) -> None:
+    """Exit 1, naming each shortfall, when a metric is below its minimum in ``thresholds`` ``[mode]``."""
+    minimums = load_thresholds(thresholds).get(mode, {})
+    if not minimums:
+        raise EvalDataError(f"{thresholds}: no [{mode}] table")
+    shortfalls = check(metrics, minimums)
+    for s in shortfalls:
+        err_console.print(f"[bold red]below threshold:[/] {s}", highlight=False)
+    if shortfalls:
+        raise typer.Exit(1)
+    err_console.print(f"[green]all {len(minimums)} {mode} thresholds met[/]")
+
+
+def import_table(m: dict[str, Any]) -> Table:
+    table = Table(title=f"importer on {m['n']} real post-mortems", title_justify="left")
+    for column in ("field", "scored", "right", "wrong", "empty", "accuracy"):
+        table.add_column(column, justify="left" if column == "field" else "right")
+    for name, block in m.items():
+        if isinstance(block, dict) and "accuracy" in block:
+            table.add_row(
+                name, *(str(block[k]) for k in ("n", "right", "wrong", "empty")), num(block["accuracy"])
+            )
+    pairs = m["metric_pairs"]
+    table.add_row(
+        "metric pairs found", str(pairs["stated"]), str(pairs["found"]), "", "", num(pairs["recall"])
+    )
+    table.add_row("configuration taken as metrics", "", "", str(m["config_as_metrics"]), "", "")
+    table.add_row("metric values not in the document", "", "", str(m["ungrounded_values"]), "", "")
+    return table
 
 
 def row_table(title: str, data: dict[str, Any]) -> Table:
