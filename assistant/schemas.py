@@ -33,6 +33,13 @@ KArg = Annotated[
     int, Field(ge=1, le=50, strict=True, description="How many past incidents to consider."), WHOLE
 ]
 
+DaysArg = Annotated[int, Field(ge=1, le=36500, strict=True, description="How many days back to look."), WHOLE]
+MinCountArg = Annotated[
+    int,
+    Field(ge=1, le=1000, strict=True, description="Incidents in the window a kind needs to be listed."),
+    WHOLE,
+]
+
 
 class SimilarRequest(BaseModel):
     model_config = STRICT

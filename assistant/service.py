@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Collection, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
@@ -28,7 +29,7 @@ from assistant.search.index import (
 )
 from assistant.search.kinds import KindHistory
 from assistant.search.reasons import IncidentText, QueryText, match_reasons, missing_share
-from assistant.search.results import Match, PassageHit, SimilarResult
+from assistant.search.results import History, Match, PassageHit, SimilarResult
 from assistant.search.verdict import Candidate, SubtypeClassifier, VerdictModel, feature_rows
 from assistant.settings import Settings
 from assistant.sources.alerts import query_from_text
@@ -227,6 +228,21 @@ class Assistant:
             title=top.title if top else "",
         )
         return SimilarResult(id=query_id, query=query, matches=matches, seen_before=verdict), features
+
+    def history(self, *, days: int = 90, until: datetime | None = None, min_count: int = 2) -> History:
+        """The kinds of problem with at least ``min_count`` incidents in the ``days`` before ``until``
+        (default: now), from the labels' timestamps: how often, when, what fixed each, whether it held."""
+        if days < 1 or min_count < 1:
+            raise QueryError(f"days and min_count must be at least 1, got {days} and {min_count}")
+        end = until or datetime.now(UTC)
+        end = end if end.tzinfo else end.replace(tzinfo=UTC)
+        start = end - timedelta(days=days)
+        return History(
+            since=start.isoformat(timespec="seconds"),
+            until=end.isoformat(timespec="seconds"),
+            min_count=min_count,
+            families=self.kinds.families(since=start, until=end, min_count=min_count),
+        )
 
     def _adjusted(self, hits: list[IncidentHit], subtype_probs: dict[str, float]) -> list[IncidentHit]:
         """The first ``rerank_pool`` hits re-ranked with the subtype prior: each gains ``subtype_prior``

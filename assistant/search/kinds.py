@@ -1,35 +1,64 @@
-"""How often the index has seen a kind of problem: what a "yes — a known kind of problem" answer says."""
+"""How often the index has seen a kind of problem: what a "yes — a known kind of problem" answer says,
+and the problem families that recurred over a window (``assistant history``)."""
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
+from datetime import UTC, datetime, timedelta
 
 from assistant.corpus.facts import incident_facts
 from assistant.search.manifest import IncidentRecord
-from assistant.search.results import KnownKind, Match
+from assistant.search.results import Family, KnownKind, Match, Occurrence
+
+RECENT = 3
+
+
+def started_at(value: str | None) -> datetime | None:
+    """A label's start as an aware datetime (a date alone is its midnight UTC), or None."""
+    if not value:
+        return None
+    try:
+        when = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 class KindHistory:
-    """Incidents per subtype and when each happened, read once from the index's records."""
+    """Incidents per subtype, when each happened and what fixed it, read once from the index's records."""
 
     def __init__(self, records: Iterable[IncidentRecord]) -> None:
-        self._members: dict[str, dict[str, str | None]] = {}
+        self._members: dict[str, list[tuple[Occurrence, datetime | None]]] = {}
         self._category: dict[str, str | None] = {}
         for r in records:
             if r.subtype:
-                self._members.setdefault(r.subtype, {})[r.id] = incident_facts(r.raw).started
+                facts = incident_facts(r.raw)
+                occurrence = Occurrence(
+                    id=r.id,
+                    title=r.title,
+                    started=facts.started,
+                    fix=facts.fixes[0] if facts.fixes else None,
+                    outcome=facts.outcome,
+                )
+                self._members.setdefault(r.subtype, []).append((occurrence, started_at(facts.started)))
                 self._category[r.subtype] = r.category
+        for members in self._members.values():  # newest first, undated last
+            members.sort(key=lambda m: m[1] or datetime.min.replace(tzinfo=UTC), reverse=True)
 
-    def known_kind(self, matches: Sequence[Match], *, exclude: Collection[str] = ()) -> KnownKind | None:
-        """The top match's kind: how many incidents of it the index holds (``exclude`` left out), the
-        matches of that kind, the latest date, and what fixed the most recent matched one."""
+    def known_kind(
+        self, matches: Sequence[Match], *, exclude: Collection[str] = (), now: datetime | None = None
+    ) -> KnownKind | None:
+        """The top match's kind: how many incidents of it the index holds (``exclude`` left out) and how
+        many started in the last 30 days and year before ``now``, the matches of that kind, the latest
+        ones with their fixes, and what fixed the most recent matched one."""
         if not matches or not matches[0].subtype:
             return None
         subtype = matches[0].subtype
-        members = {i: t for i, t in self._members.get(subtype, {}).items() if i not in exclude}
+        now = now or datetime.now(UTC)
+        members = [(o, t) for o, t in self._members.get(subtype, []) if o.id not in exclude]
         same = [m for m in matches if m.subtype == subtype]
         dated = sorted((m for m in same if m.started), key=lambda m: m.started or "", reverse=True)
-        latest = max((t for t in members.values() if t), default=None)
+        latest = next((o.started for o, t in members if t is not None), None)
         return KnownKind(
             category=self._category.get(subtype),
             subtype=subtype,
@@ -37,4 +66,29 @@ class KindHistory:
             matched=[m.id for m in same],
             last_seen=latest,
             last_fix=next((m.fix for m in [*dated, *same] if m.fix), None),
+            last_30_days=sum(1 for _, t in members if t and now - timedelta(days=30) <= t <= now),
+            last_365_days=sum(1 for _, t in members if t and now - timedelta(days=365) <= t <= now),
+            recent=[o for o, _ in members[:RECENT]],
         )
+
+    def families(self, *, since: datetime, until: datetime, min_count: int = 2) -> list[Family]:
+        """The subtypes with at least ``min_count`` incidents that started between ``since`` and
+        ``until``, most incidents first (then the latest first)."""
+        out = []
+        for subtype, members in self._members.items():
+            inside = [(o, t) for o, t in members if t is not None and since <= t <= until]
+            if len(inside) < max(1, min_count):
+                continue
+            out.append(
+                Family(
+                    category=self._category.get(subtype),
+                    subtype=subtype,
+                    incidents=len(inside),
+                    total=len(members),
+                    first=inside[-1][0].started,
+                    last=inside[0][0].started,
+                    occurrences=[o for o, _ in inside],
+                )
+            )
+        out.sort(key=lambda f: f.last or "", reverse=True)
+        return sorted(out, key=lambda f: f.incidents, reverse=True)

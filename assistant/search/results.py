@@ -56,6 +56,16 @@ class Match(BaseModel):
 Level = Literal["kind", "incident"]
 
 
+class Occurrence(BaseModel):
+    """One past incident of a kind of problem: when, what fixed it, and whether that held."""
+
+    id: str
+    title: str
+    started: str | None = Field(None, description="When it started (the label's timestamp).")
+    fix: str | None = Field(None, description="What fixed it: the label's first resolution step.")
+    outcome: str | None = Field(None, description="Whether the fix held: the label's outcome or checks.")
+
+
 class KnownKind(BaseModel):
     """The kind of problem a "yes" is about, with how often the index has seen it."""
 
@@ -65,6 +75,32 @@ class KnownKind(BaseModel):
     matched: list[str] = Field(description="The matches of this subtype, best first.")
     last_seen: str | None = Field(None, description="Latest timestamp among the incidents of this subtype.")
     last_fix: str | None = Field(None, description="What fixed the latest matched incident of this kind.")
+    last_30_days: int = Field(0, description="Incidents of this subtype that started in the last 30 days.")
+    last_365_days: int = Field(0, description="Incidents of this subtype that started in the last year.")
+    recent: list[Occurrence] = Field(
+        [], description="The latest incidents of this subtype (up to 3), newest first, with fix and outcome."
+    )
+
+
+class Family(BaseModel):
+    """A kind of problem that recurred in a window: how often, when, what fixed it each time."""
+
+    category: str | None
+    subtype: str
+    incidents: int = Field(description="Incidents of this subtype that started in the window.")
+    total: int = Field(description="Incidents of this subtype in the index, any date.")
+    first: str | None = Field(None, description="The earliest start in the window.")
+    last: str | None = Field(None, description="The latest start in the window.")
+    occurrences: list[Occurrence] = Field(description="The incidents in the window, newest first.")
+
+
+class History(BaseModel):
+    """The problem families that recurred between ``since`` and ``until``."""
+
+    since: str
+    until: str
+    min_count: int = Field(description="Incidents in the window a family needs to be listed.")
+    families: list[Family]
 
 
 class SeenBefore(BaseModel):

@@ -210,6 +210,15 @@ class VerdictModel(BaseModel):
         )
 
 
+def _recurrence(kind: KnownKind | None) -> str:
+    """ ", 3 of them in the last 30 days": said when the kind recurred lately."""
+    if kind is None or not kind.last_365_days:
+        return ""
+    if kind.last_30_days:
+        return f", {kind.last_30_days} of them in the last 30 days"
+    return f", {kind.last_365_days} of them in the last year"
+
+
 def _reason(
     v: Verdict, level: Level | None, pct: int, incident_id: str | None, kind: KnownKind | None, title: str
 ) -> str:
@@ -219,7 +228,7 @@ def _reason(
     if level == "kind":
         seen = f"{kind.incidents} past incident{'s' if kind.incidents != 1 else ''}" if kind else "seen"
         last = f"; last fixed by: {kind.last_fix}" if kind and kind.last_fix else ""
-        return f"yes — a known kind of problem: {name}, {seen} ({pct}%){last}"
+        return f"yes — a known kind of problem: {name}, {seen}{_recurrence(kind)} ({pct}%){last}"
     if v == "maybe":
         return f"maybe — {incident_id} may be the same kind of problem ({name}, {pct}%); check its symptoms"
     return f"no — nothing in the index looks like the same kind of problem (best: {incident_id}, {pct}%)"

@@ -20,6 +20,7 @@ from assistant.evaluation.dev_run import (
     loo_cases,
     run_dev,
 )
+from assistant.evaluation.import_run import import_metrics
 from assistant.evaluation.retrieval_run import (
     loo_metrics,
     retrieval_metrics,
@@ -97,6 +98,7 @@ def test_every_threshold_names_a_real_metric(minimums: dict[str, dict[str, float
         "dev": dev_metrics([case, wrong], [case, wrong], answers=dict.fromkeys(ANSWER_METRICS, 1.0)),
         "retrieval": retrieval_metrics([positive, negative], k=10),
         "loo": loo_metrics([positive, positive.model_copy(update={"id": "a2"})], peers={"s": 2}, k=10),
+        "import": import_metrics([]),
     }
     assert set(minimums) <= set(shapes)
     for mode, table in minimums.items():

@@ -12,6 +12,7 @@ from assistant.errors import AssistantError
 from assistant.surfaces.cli import (
     ask_cmd,
     eval_cmd,
+    history_cmd,
     index_cmd,
     labels_cmd,
     mcp_cmd,
@@ -53,6 +54,7 @@ app.add_typer(index_cmd.app, name="index")
 app.add_typer(eval_cmd.app, name="eval")
 search_cmd.register(app)
 ask_cmd.register(app)
+history_cmd.register(app)
 serve_cmd.register(app)
 slack_cmd.register(app)
 mcp_cmd.register(app)

@@ -43,6 +43,12 @@ def render_result(result: SimilarResult) -> None:
     console.print(f"Seen before: [{style}]{verdict.verdict}[/] (confidence {verdict.confidence:.2f})")
     if verdict.reason:
         console.print(f"  {verdict.reason}", highlight=False, markup=False, soft_wrap=False)
+    if verdict.verdict == "yes" and verdict.kind:
+        for o in verdict.kind.recent:  # this kind of problem, the latest times, and whether the fix held
+            fix = f": fixed by {escape(o.fix)}" if o.fix else ""
+            held = f" — {escape(o.outcome)}" if o.outcome else ""
+            when = (o.started or "undated")[:10]
+            console.print(f"  {when} {o.id}{fix}{held}", highlight=False, soft_wrap=False)
     console.print(incident_table(result.matches))
     for rank, m in enumerate(result.matches, start=1):
         if why := _why(m):

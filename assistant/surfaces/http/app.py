@@ -19,7 +19,7 @@ from starlette.types import Receive, Scope, Send
 from assistant.live import Runtime
 from assistant.metrics import RequestMetrics
 from assistant.settings import Settings
-from assistant.surfaces.http.routes import alerts, chat, diagnose, health, page, search
+from assistant.surfaces.http.routes import alerts, chat, diagnose, health, history, page, search
 from assistant.surfaces.web.admission import Admission
 from assistant.surfaces.web.errors import install_error_handlers
 from assistant.surfaces.web.limits import BodyLimit
@@ -76,6 +76,7 @@ def create_api(
     for router in (
         health.router,
         search.router,
+        history.router,
         diagnose.router,
         chat.router,
         webhook,

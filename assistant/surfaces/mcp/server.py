@@ -6,6 +6,7 @@ the same JSON as the REST API:
 - ``find_similar_incidents(query, k)`` → ``SimilarResult`` (``POST /v1/similar``)
 - ``get_incident(id)`` → ``IncidentDetail`` (``GET /v1/incidents/{id}``)
 - ``diagnose(query, k)`` → ``Diagnosis`` (``POST /v1/diagnose``)
+- ``recurring_problems(days, min_count)`` → ``History`` (``GET /v1/history``)
 
 Resources: every past incident as ``incident://{id}`` (``resources.py``), listed in pages; reading one
 gives the ``get_incident`` JSON. Prompts: ``triage`` and ``postmortem-draft`` (``prompts.py``).
@@ -29,8 +30,8 @@ from pydantic import Field
 
 from assistant.diagnosis.results import Diagnosis
 from assistant.errors import AssistantError
-from assistant.schemas import IncidentDetail, KArg, QueryArg
-from assistant.search.results import SimilarResult
+from assistant.schemas import DaysArg, IncidentDetail, KArg, MinCountArg, QueryArg
+from assistant.search.results import History, SimilarResult
 from assistant.service import Assistant
 from assistant.surfaces.mcp.errors import protocol_error, resource_error, tool_error
 from assistant.surfaces.mcp.prompts import postmortem_draft_messages, triage_messages
@@ -48,7 +49,8 @@ INSTRUCTIONS = (
     "Searches the team's own history of past incidents. Give it the symptoms in plain words (metrics, "
     "alerts, what changed): find_similar_incidents says whether this was seen before and which incidents "
     "are closest; diagnose adds likely causes, checks and next steps that cite those incidents; "
-    "get_incident returns one incident's full write-up (root cause, evidence, resolution). Every past "
+    "get_incident returns one incident's full write-up (root cause, evidence, resolution); "
+    "recurring_problems lists the kinds of problem that keep happening, with what fixed each. Every past "
     "incident is also a resource, incident://<id>. Prompts: triage (an alert → a structured triage "
     "grounded in similar incidents) and postmortem-draft (a resolved incident's write-up → a draft label)."
 )
@@ -56,6 +58,8 @@ INSTRUCTIONS = (
 F = TypeVar("F", bound=Callable[..., Any])
 Query = QueryArg
 K = KArg
+Days = DaysArg
+MinCount = MinCountArg
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -104,6 +108,15 @@ def _add_tools(server: MCPServer, assistant: Callable[[], Assistant]) -> None:
         passages it was indexed as."""
         try:
             return incident_detail(assistant(), id)
+        except AssistantError as exc:
+            raise tool_error(exc) from None
+
+    @read_only_tool(server, "Recurring problems")
+    def recurring_problems(days: Days = 90, min_count: MinCount = 2) -> History:
+        """The kinds of problem that happened at least min_count times in the last `days` days, most
+        frequent first: how many, when, and for each incident what fixed it and whether that held."""
+        try:
+            return assistant().history(days=days, min_count=min_count)
         except AssistantError as exc:
             raise tool_error(exc) from None
 

@@ -261,3 +261,18 @@ def test_tables_read_at_80_columns(env: dict[str, str]) -> None:
         assert any(line.lstrip().startswith(match["id"]) for line in lines)
         assert f"{match['category']} / {match['subtype']}" in result.stdout
     assert "…" not in result.stdout
+
+
+def test_history_lists_the_kinds_that_recurred_in_the_window(env: dict[str, str]) -> None:
+    assert runner.invoke(app, ["index", "build"], env=env).exit_code == 0
+    # The six seed labels all started on 2025-03-16, one per kind.
+    window = ["history", "--until", "2025-04-01", "--days", "30"]
+    found = runner.invoke(app, [*window, "--min", "1", "--json"], env=env)
+    assert found.exit_code == 0, found.output
+    families = json.loads(found.output)["families"]
+    assert len(families) == 6 and all(f["incidents"] == 1 for f in families)
+    assert "perf-2025031606" in {o["id"] for f in families for o in f["occurrences"]}
+    none = runner.invoke(app, window, env=env)  # by default a kind needs two incidents
+    assert none.exit_code == 0 and "try a longer window" in none.output
+    before = runner.invoke(app, ["history", "--until", "2025-03-01", "--min", "1", "--json"], env=env)
+    assert json.loads(before.output)["families"] == []

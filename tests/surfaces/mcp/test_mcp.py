@@ -22,7 +22,7 @@ from tests.surfaces.mcp.connect import over_stdio
 
 KAFKA = "perf-2025031606"
 QUERY = "kafka consumer lag growing on customer-orders, order processing slow"
-TOOLS = {"find_similar_incidents", "get_incident", "diagnose"}
+TOOLS = {"find_similar_incidents", "get_incident", "diagnose", "recurring_problems"}
 STREAMABLE = {"Accept": "application/json, text/event-stream"}
 INITIALIZE = {
     "jsonrpc": "2.0",
@@ -45,7 +45,9 @@ async def exercise(client: Client) -> dict[str, Any]:
     missing = await client.call_tool("get_incident", {"id": "perf-0000000000"})
     empty = await client.call_tool("find_similar_incidents", {"query": "   "})
     loose = await client.call_tool("find_similar_incidents", {"query": QUERY, "k": "5"})
+    history = await client.call_tool("recurring_problems", {"days": 36500, "min_count": 1})
     return {
+        "history": history,
         "loose": loose,
         "tools": tools,
         "similar": similar,
@@ -71,6 +73,7 @@ def check(found: dict[str, Any]) -> None:
         ("similar", "find_similar_incidents"),
         ("incident", "get_incident"),
         ("diagnosis", "diagnose"),
+        ("history", "recurring_problems"),
     ):
         structured = found[key].structured_content
         assert not found[key].is_error and structured
@@ -88,6 +91,10 @@ def check(found: dict[str, Any]) -> None:
 
     diagnosis = Diagnosis.model_validate(found["diagnosis"].structured_content)
     assert KAFKA in diagnosis.citations and diagnosis.hypotheses and diagnosis.next_steps
+
+    families = found["history"].structured_content["families"]
+    kafka = next(f for f in families if KAFKA in [o["id"] for o in f["occurrences"]])
+    assert kafka["subtype"] == "connection_pool_exhaustion" and kafka["incidents"] >= 1
 
     assert found["missing"].is_error
     missing = found["missing"].content[0].text
