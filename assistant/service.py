@@ -33,6 +33,7 @@ from assistant.search.results import History, Match, PassageHit, SimilarResult
 from assistant.search.verdict import Candidate, SubtypeClassifier, VerdictModel, feature_rows
 from assistant.settings import Settings
 from assistant.sources.alerts import query_from_text
+from assistant.tracing import span
 
 
 def incident_url(public_url: str | None, incident_id: str) -> str | None:
@@ -178,15 +179,32 @@ class Assistant:
         k = k or self.settings.default_k
         if k < 1:
             raise QueryError(f"k must be at least 1, got {k}")
-        with self._searches:
-            return self._search(query, k, query_id=query_id, exclude=exclude)
+        with (
+            self._searches,
+            span("search incidents", {"assistant.k": k, "assistant.query.chars": len(query)}) as current,
+        ):
+            result, features = self._search(query, k, query_id=query_id, exclude=exclude)
+            verdict = result.seen_before
+            current.set_attributes(
+                {
+                    "assistant.matches": len(result.matches),
+                    "assistant.top_incident": verdict.incident_id or "",
+                    "assistant.verdict": verdict.verdict,
+                    "assistant.verdict.confidence": verdict.confidence,
+                }
+            )
+            return result, features
 
     def _search(
         self, query: str, k: int, *, query_id: str | None, exclude: Collection[str]
     ) -> tuple[SimilarResult, list[dict[str, float]]]:
         s = self.settings
         searched = self.index.vocabulary.expand(query) if s.expand_names else query
-        vector = self.encoder.encode([searched])[0]
+        model = self.encoder.id
+        with span(
+            f"embeddings {model}", {"gen_ai.operation.name": "embeddings", "gen_ai.request.model": model}
+        ):
+            vector = self.encoder.encode([searched])[0]
         kinds = set(s.search_kinds)
         extra = len(KINDS) * len(exclude) + (s.candidates if len(kinds) < len(KINDS) else 0)
         dense = self.index.dense_search(vector, s.candidates + extra)
@@ -207,8 +225,9 @@ class Assistant:
             similarity=similarity,
             max_score=2.0 / (s.rrf_k + 1),
         )
-        subtype_probs = self.subtype_classifier().probabilities(vector, exclude=exclude)
-        hits = self._adjusted(hits, subtype_probs)[: max(k, 5)]
+        with span("rerank", {"assistant.candidates": len(hits), "assistant.subtype_prior": s.subtype_prior}):
+            subtype_probs = self.subtype_classifier().probabilities(vector, exclude=exclude)
+            hits = self._adjusted(hits, subtype_probs)[: max(k, 5)]
         incident_of = self.index.incident_of
         matches, features = self._matches(
             query,
@@ -219,14 +238,15 @@ class Assistant:
         )
         matches, features = matches[:k], features[:k]
         top = matches[0] if matches else None
-        verdict = self.verdict_model.verdict(
-            top.same_problem if top else None,
-            incident_id=top.id if top else None,
-            contradictions=top.reasons.contradictions if top else (),
-            kind=self.kinds.known_kind(matches, exclude=exclude),
-            same_incident=bool(features) and self.verdict_model.same_incident(features[0]),
-            title=top.title if top else "",
-        )
+        with span("verdict"):
+            verdict = self.verdict_model.verdict(
+                top.same_problem if top else None,
+                incident_id=top.id if top else None,
+                contradictions=top.reasons.contradictions if top else (),
+                kind=self.kinds.known_kind(matches, exclude=exclude),
+                same_incident=bool(features) and self.verdict_model.same_incident(features[0]),
+                title=top.title if top else "",
+            )
         return SimilarResult(id=query_id, query=query, matches=matches, seen_before=verdict), features
 
     def history(self, *, days: int = 90, until: datetime | None = None, min_count: int = 2) -> History:

@@ -145,6 +145,11 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(65536, ge=1024, description="Larger request bodies get 413.")
     serve_workers: int = Field(1, ge=1, description="Server processes `assistant serve` starts.")
     public_url: str | None = Field(None, description="Public base URL of the service, for links.")
+    otel_endpoint: str | None = Field(
+        None,
+        description="OTLP/HTTP endpoint for traces (e.g. http://127.0.0.1:4318); also read from "
+        "OTEL_EXPORTER_OTLP_ENDPOINT. Unset: no tracing. Needs the otel extra.",
+    )
     mcp_page_size: int = Field(50, ge=1, le=200, description="Incidents per MCP resources/list page.")
     mcp_allowed_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["127.0.0.1:*", "localhost:*"],

@@ -16,6 +16,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.types import Receive, Scope, Send
 
+from assistant import tracing
 from assistant.live import Runtime
 from assistant.metrics import RequestMetrics
 from assistant.settings import Settings
@@ -53,6 +54,7 @@ def create_api(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        traced = not tracing.enabled() and tracing.configure(settings)  # off without an OTLP endpoint
         # Daemon threads: /healthz answers while the model loads, and shutdown never waits on them.
         threading.Thread(target=runtime.load, name="index-loader", daemon=True).start()
         stop = threading.Event()
@@ -62,6 +64,8 @@ def create_api(
                 await running.enter_async_context(endpoint.running())
             yield
         stop.set()
+        if traced:
+            tracing.shutdown()  # flushes the spans still batched
 
     app = FastAPI(
         title="incident-assistant",
