@@ -1,4 +1,5 @@
-"""A bounded fuzz run against the real app over a real socket: requests built by hypothesis from lone
+"""A bounded fuzz run against the real app over a real socket (REST, the Alertmanager webhook and MCP tool
+calls): requests built by hypothesis from lone
 surrogates, control characters, deep nesting, huge and non-finite numbers and wrong types get a 4xx
 with an error body (or an answer), never a 5xx. Derandomized, so every run sends the same requests."""
 
@@ -151,3 +152,58 @@ def test_incident_ids(url: str, incident: str) -> None:
     with httpx.Client(base_url=url, timeout=60) as http:
         response = http.get(f"/v1/incidents/{quoted}" if quoted else "/v1/incidents/%00")
     check(response)
+
+
+ALERT = st.builds(
+    lambda s, labels, annotations, extra: {**s, **labels, **annotations, **extra},
+    maybe("status", st.one_of(st.sampled_from(["firing", "resolved"]), FIELD)),
+    maybe("labels", st.one_of(st.dictionaries(TEXT, TEXT, max_size=4), FIELD)),
+    maybe("annotations", st.one_of(st.dictionaries(TEXT, st.one_of(TEXT, FIELD), max_size=3), FIELD)),
+    maybe("startsAt", st.one_of(TEXT, NUMBERS)),
+)
+ALERTMANAGER = st.builds(
+    lambda v, s, alerts, common, key, truncated: {**v, **s, **alerts, **common, **key, **truncated},
+    maybe("version", st.one_of(st.just("4"), FIELD)),
+    maybe("status", st.one_of(st.sampled_from(["firing", "resolved"]), FIELD)),
+    maybe("alerts", st.one_of(st.lists(ALERT, max_size=3), FIELD)),
+    maybe("commonLabels", st.one_of(st.dictionaries(TEXT, TEXT, max_size=3), FIELD)),
+    maybe("groupKey", FIELD),
+    maybe("truncatedAlerts", st.one_of(NUMBERS, TEXT)),
+)
+
+
+@RUN
+@given(body=ALERTMANAGER)
+def test_alertmanager_webhook(url: str, body: dict[str, Any]) -> None:
+    post_json(url, "/v1/alerts/alertmanager", body)
+
+
+TOOL_CALL = st.builds(
+    lambda name, arguments: {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "tools/call",
+        "params": {"name": name, "arguments": arguments},
+    },
+    st.one_of(
+        st.sampled_from(["find_similar_incidents", "get_incident", "diagnose", "recurring_problems"]), TEXT
+    ),
+    st.one_of(
+        st.dictionaries(st.sampled_from(["query", "k", "id", "days", "min_count"]), FIELD, max_size=3), FIELD
+    ),
+)
+
+
+@RUN
+@given(message=TOOL_CALL)
+def test_mcp_tool_calls(url: str, message: dict[str, Any]) -> None:
+    """Any tool name and arguments over /mcp: a JSON-RPC answer (a result, an error result or an error),
+    never a 5xx."""
+    headers = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
+    with httpx.Client(base_url=url, timeout=60) as http:
+        response = http.post("/mcp", content=json.dumps(message).encode(), headers=headers)
+    assert response.status_code < 500, (message, response.text[:300])
+    if response.status_code == 200:
+        text = response.text
+        payload = json.loads(text.split("data:", 1)[1]) if text.startswith("event:") else response.json()
+        assert payload.get("jsonrpc") == "2.0" and ("result" in payload or "error" in payload), payload
