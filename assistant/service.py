@@ -366,6 +366,7 @@ class Assistant:
             fix=facts.fixes[0] if facts.fixes else None,
             outcome=facts.outcome,
             started=facts.started,
+            draft=facts.draft,
         )
 
     def diagnose(

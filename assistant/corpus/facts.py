@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from assistant.corpus.labels import DRAFT
+
 FIX_KEYS = (
     "immediate_actions",
     "immediate_action",
@@ -34,6 +36,8 @@ class IncidentFacts:
     outcome: str | None = None
     """Whether the fix held: ``resolution.outcome`` as written, else what was checked and for how long."""
     started: str | None = None
+    draft: bool = False
+    """An unreviewed draft (``metadata.review: "draft"``): an import nobody has checked yet."""
 
 
 def _is_scalar(value: Any) -> bool:
@@ -98,9 +102,11 @@ def incident_facts(raw: dict[str, Any]) -> IncidentFacts:
         if resolution and key in resolution:
             fixes.extend(h for h in _headlines(resolution[key]) if h not in fixes)
     started = raw.get("timestamp")
+    meta = raw.get("metadata") if isinstance(raw.get("metadata"), dict) else {}
     return IncidentFacts(
         root_cause=str(root) if root else None,
         fixes=fixes,
         outcome=_outcome(resolution) if resolution else None,
         started=str(started) if isinstance(started, str) and started.strip() else None,
+        draft=str((meta or {}).get("review") or "").strip().lower() == DRAFT,
     )

@@ -178,6 +178,7 @@ def _build_locked(
             labels=len(labels.labels),
             passages=len(passages),
             skipped_files=labels.files - len(labels.labels),
+            drafts=[item.label.id for item in labels.drafts],
             embedded_passages=embedded,
             reused_passages=len(passages) - embedded,
             files={

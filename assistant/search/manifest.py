@@ -53,6 +53,8 @@ class Manifest(BaseModel):
     labels: int
     passages: int
     skipped_files: int
+    drafts: list[str] = []
+    """Ids of the draft labels (metadata.review "draft") in the build: included with --include-drafts."""
     embedded_passages: int
     reused_passages: int
     files: dict[str, LabelEntry]

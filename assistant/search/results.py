@@ -51,6 +51,10 @@ class Match(BaseModel):
         None, description="Whether the fix held: the label's resolution.outcome, else what was checked."
     )
     started: str | None = Field(None, description="When it happened (the label's timestamp).")
+    draft: bool = Field(
+        False,
+        description='An unreviewed draft label (metadata.review "draft"): check it before relying on it.',
+    )
 
 
 Level = Literal["kind", "incident"]

@@ -71,6 +71,8 @@ def build_cmd(
         f"({m.embedded_passages} embedded, {m.reused_passages} reused), {m.skipped_files} files skipped",
         highlight=False,
     )
+    if m.drafts:
+        console.print(drafts_line(m.drafts), highlight=False)
 
 
 @app.command()
@@ -95,6 +97,8 @@ def info(
         f"(quantization {m.quantization}, dim {m.dim}), {m.index_type} FAISS index"
     )
     console.print(f"{m.labels} labels, {m.passages} passages")
+    if m.drafts:
+        console.print(drafts_line(m.drafts), highlight=False)
     if stale:
         console.print(
             f"[yellow]stale: {len(stale)} label files changed since; run `assistant index build`[/]"
@@ -103,3 +107,11 @@ def info(
             console.print(f"  {name}", highlight=False)
     else:
         console.print("[green]up to date with the labels folder[/]")
+
+
+def drafts_line(drafts: list[str]) -> str:
+    shown = ", ".join(drafts[:5]) + (f" and {len(drafts) - 5} more" if len(drafts) > 5 else "")
+    return (
+        f"[yellow]includes {len(drafts)} unreviewed draft{'s' if len(drafts) != 1 else ''}[/] ({shown}): "
+        "their matches are marked draft; review them and remove metadata.review"
+    )

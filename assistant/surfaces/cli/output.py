@@ -44,6 +44,8 @@ def incident_table(matches: Sequence[Match], *, title: str | None = None, score:
     table.add_column("sim", justify="right", no_wrap=True)
     for m in matches:
         described = Text(m.title)
+        if m.draft:
+            described.append(" (draft: unreviewed)", style="yellow")
         described.append(f"\n{m.category or '-'} / {m.subtype or '-'}", style="dim")
         numbers = [f"{m.score:.2f}"] if score else []
         table.add_row(m.id, described, *numbers, f"{m.similarity:.2f}")

@@ -276,3 +276,22 @@ def test_history_lists_the_kinds_that_recurred_in_the_window(env: dict[str, str]
     assert none.exit_code == 0 and "try a longer window" in none.output
     before = runner.invoke(app, ["history", "--until", "2025-03-01", "--min", "1", "--json"], env=env)
     assert json.loads(before.output)["families"] == []
+
+
+def test_drafts_in_an_index_are_said_and_their_matches_marked(env: dict[str, str], settings: Settings) -> None:
+    path = next(settings.labels_dir.rglob("perf-2025031606.json"))
+    raw = json.loads(path.read_text())
+    raw["metadata"]["review"] = "draft"
+    path.write_text(json.dumps(raw))
+    assert runner.invoke(app, ["index", "build"], env=env).exit_code == 0
+    assert json.loads(runner.invoke(app, ["index", "info", "--json"], env=env).output)["drafts"] == []
+
+    built = runner.invoke(app, ["index", "build", "--include-drafts"], env=env)
+    assert "includes 1 unreviewed draft (perf-2025031606)" in built.output
+    info = runner.invoke(app, ["index", "info"], env=env)
+    assert "includes 1 unreviewed draft" in info.output
+    query = "kafka consumer lag growing, db connection pool maxed out"
+    found = json.loads(runner.invoke(app, ["similar", query, "--json"], env=env).output)
+    marks = {m["id"]: m["draft"] for m in found["matches"]}
+    assert marks["perf-2025031606"] is True and sum(marks.values()) == 1
+    assert "(draft: unreviewed)" in runner.invoke(app, ["similar", query], env=env).output

@@ -225,6 +225,8 @@ function renderMatches(diagnosis) {
             el("span", { class: "tag", title: "Best query–passage cosine similarity" },
               `sim ${m.similarity.toFixed(2)}`),
             cited.has(m.id) ? el("span", { class: "tag cited-tag" }, "cited") : null,
+            m.draft ? el("span", { class: "tag draft-tag", title: "An unreviewed draft label: check it first" },
+              "draft") : null,
           ),
         ),
         matchFix(m),
