@@ -278,7 +278,9 @@ def test_history_lists_the_kinds_that_recurred_in_the_window(env: dict[str, str]
     assert json.loads(before.output)["families"] == []
 
 
-def test_drafts_in_an_index_are_said_and_their_matches_marked(env: dict[str, str], settings: Settings) -> None:
+def test_drafts_in_an_index_are_said_and_their_matches_marked(
+    env: dict[str, str], settings: Settings
+) -> None:
     path = next(settings.labels_dir.rglob("perf-2025031606.json"))
     raw = json.loads(path.read_text())
     raw["metadata"]["review"] = "draft"

@@ -1,6 +1,7 @@
 """A bounded fuzz run against the real app over a real socket (REST, the Alertmanager webhook and MCP tool
 calls): requests built by hypothesis from lone surrogates, control characters, deep nesting, huge and
-non-finite numbers and wrong types get a 4xx with an error body (or an answer), never a 5xx. Derandomized, so every run sends the same requests."""
+non-finite numbers and wrong types get a 4xx with an error body (or an answer), never a 5xx.
+Derandomized, so every run sends the same requests."""
 
 from __future__ import annotations
 
