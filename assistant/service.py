@@ -33,6 +33,7 @@ from assistant.search.results import History, Match, PassageHit, SimilarResult
 from assistant.search.verdict import Candidate, SubtypeClassifier, VerdictModel, feature_rows
 from assistant.settings import Settings
 from assistant.sources.alerts import query_from_text
+from assistant.sources.query_text import check_text, clean_query
 from assistant.tracing import span
 
 
@@ -50,34 +51,6 @@ def settings_encoder(settings: Settings, *, threads: int = 1) -> Encoder:
     return make_encoder(
         settings.encoder, runtime=settings.encoder_runtime, cache_dir=settings.models_dir, threads=threads
     )
-
-
-def check_text(text: str, *, what: str) -> str:
-    """``text`` unchanged, or a ``QueryError`` if it cannot be written as UTF-8 (a lone surrogate such
-    as ``\\ud800``, which JSON's ``\\u`` escapes can carry): nothing downstream can encode it."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise QueryError(
-            f"the {what} holds a character that is not valid Unicode "
-            f"({text[exc.start]!r} at character {exc.start})",
-            hint="send UTF-8 text; a \\ud800-\\udfff escape must be half of a surrogate pair",
-        ) from None
-    return text
-
-
-def clean_query(text: str, *, max_chars: int) -> str:
-    text = check_text((text or "").strip(), what="query")
-    if not text:
-        raise QueryError(
-            "the query is empty", hint="describe what you see, e.g. 'checkout p99 2s, pods OOMKilled'"
-        )
-    if len(text) > max_chars:
-        raise QueryError(
-            f"the query is {len(text)} characters long; the limit is {max_chars}",
-            hint="shorten it to the symptoms, or raise ASSISTANT_MAX_QUERY_CHARS",
-        )
-    return text
 
 
 def build(

@@ -11,7 +11,8 @@ from rich.text import Text
 
 from assistant.diagnosis.results import Diagnosis
 from assistant.llm.chat import check_name
-from assistant.service import Assistant, clean_query
+from assistant.service import Assistant
+from assistant.sources.query_text import clean_query
 from assistant.surfaces.cli.output import console, err_console, incident_table, query_argument, settings_with
 
 

@@ -138,7 +138,7 @@ def register(app: typer.Typer) -> None:
         if input_file is None:
             text = query_argument(text or "")
             # fail fast on an empty query, before loading the model
-            from assistant.service import clean_query
+            from assistant.sources.query_text import clean_query
 
             clean_query(text or "", max_chars=settings_with().max_query_chars)
             render(load_assistant(index).similar(text or "", k), as_json=as_json, batch=False)

@@ -34,7 +34,7 @@ def test_similar_json_shape(env: dict[str, str]) -> None:
     assert len(data["matches"]) == 2
     match = data["matches"][0]
     stable = {"id", "title", "category", "subtype", "score", "similarity", "passages"}
-    assert set(match) == stable | {"reasons", "same_problem", "fix", "outcome", "started"}
+    assert set(match) == stable | {"reasons", "same_problem", "fix", "outcome", "started", "draft"}
     assert set(match["reasons"]) == {"shared", "contradictions", "contradiction_rules"}
     assert {"verdict", "confidence", "incident_id", "reason", "level", "kind"} == set(data["seen_before"])
     assert 0 <= match["same_problem"] <= 1
