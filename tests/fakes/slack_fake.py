@@ -1,8 +1,11 @@
 """A local stand-in for Slack, for the bot's tests.
 
 ``FakeSlack`` is an HTTP server on 127.0.0.1 that plays the Slack Web API (``/api/<method>``) and the
-``response_url`` webhooks (``/respond/<name>``), and records every call. ``SlackSender`` sends correctly
-signed (or deliberately forged) event, command and interaction payloads to the bot over real HTTP.
+``response_url`` webhooks (``/respond/<name>``), and records every call. Messages the bot posts in a
+thread (``chat.postMessage``, a stream from ``chat.startStream`` to ``chat.stopStream``) are kept in
+that thread, so ``conversations.replies`` returns them as Slack would; ``chat.update`` edits them, and
+appending to a stream that was stopped fails as on Slack. ``SlackSender`` sends correctly signed (or
+deliberately forged) event, command and interaction payloads to the bot over real HTTP.
 """
 
 from __future__ import annotations
@@ -52,6 +55,8 @@ class FakeSlack:
     def __post_init__(self) -> None:
         self._changed = threading.Condition()
         self._ts = 1_700_000_000
+        self._messages: dict[str, dict[str, Any]] = {}
+        self._streaming: set[str] = set()
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -110,6 +115,9 @@ class FakeSlack:
             return 200, "ok"
         if name in self.errors:
             return 200, {"ok": False, "error": self.errors[name]}
+        with self._changed:
+            if name in _MESSAGE_METHODS:
+                return 200, getattr(self, _MESSAGE_METHODS[name])(args)
         if name == "auth.test":
             return 200, {
                 "ok": True,
@@ -120,17 +128,71 @@ class FakeSlack:
             }
         if name == "apps.connections.open":
             return 200, {"ok": True, "url": self.socket_url}
-        if name == "chat.postMessage":
-            ts = self._next_ts()
-            return 200, {"ok": True, "channel": args.get("channel"), "ts": ts, "message": {**args, "ts": ts}}
         if name == "chat.postEphemeral":
             return 200, {"ok": True, "message_ts": self._next_ts()}
+        if name in _ASSISTANT_METHODS:
+            missing = [k for k in _ASSISTANT_METHODS[name] if not args.get(k)]
+            return 200, {"ok": False, "error": "invalid_arguments"} if missing else {"ok": True}
         if name == "conversations.replies":
-            messages = self.threads.get((str(args.get("channel")), str(args.get("ts"))))
-            if messages is None:
-                return 200, {"ok": False, "error": "thread_not_found"}
-            return 200, {"ok": True, "messages": messages, "has_more": False}
+            with self._changed:
+                messages = self.threads.get((str(args.get("channel")), str(args.get("ts"))))
+                if messages is None:
+                    return 200, {"ok": False, "error": "thread_not_found"}
+                return 200, {"ok": True, "messages": [dict(m) for m in messages], "has_more": False}
         return 200, {"ok": False, "error": "unknown_method"}
+
+    # -- messages the bot posts (called with the lock held) ----------------------------------------
+
+    def _keep(self, args: dict[str, Any], **fields: Any) -> dict[str, Any]:
+        """A new bot message from ``args``, kept in its thread when it has one."""
+        ts = self._next_ts()
+        message = {"type": "message", "user": BOT_USER, "bot_id": BOT_ID, "ts": ts, **fields}
+        self._messages[ts] = message
+        if args.get("thread_ts"):
+            message["thread_ts"] = args["thread_ts"]
+            self.threads.setdefault((str(args.get("channel")), str(args["thread_ts"])), []).append(message)
+        return message
+
+    def _post_message(self, args: dict[str, Any]) -> dict[str, Any]:
+        fields = {k: args[k] for k in ("text", "blocks", "metadata") if k in args}
+        message = self._keep(args, **fields)
+        return {"ok": True, "channel": args.get("channel"), "ts": message["ts"], "message": message}
+
+    def _update(self, args: dict[str, Any]) -> dict[str, Any]:
+        message = self._messages.get(str(args.get("ts")))
+        if message is None:
+            return {"ok": False, "error": "message_not_found"}
+        message.update({k: args[k] for k in ("text", "blocks", "metadata") if k in args})
+        return {"ok": True, "channel": args.get("channel"), "ts": message["ts"], "text": message.get("text")}
+
+    def _start_stream(self, args: dict[str, Any]) -> dict[str, Any]:
+        if not args.get("channel") or not args.get("thread_ts"):
+            return {"ok": False, "error": "invalid_arguments"}
+        message = self._keep(args, text=_streamed(args))
+        self._streaming.add(message["ts"])
+        return {"ok": True, "channel": args["channel"], "ts": message["ts"]}
+
+    def _append_stream(self, args: dict[str, Any]) -> dict[str, Any]:
+        ts = str(args.get("ts"))
+        if ts not in self._streaming:
+            return {"ok": False, "error": "message_not_in_streaming_state"}
+        self._messages[ts]["text"] += _streamed(args)
+        return {"ok": True, "channel": args.get("channel"), "ts": ts}
+
+    def _stop_stream(self, args: dict[str, Any]) -> dict[str, Any]:
+        ts = str(args.get("ts"))
+        if ts not in self._streaming:
+            return {"ok": False, "error": "message_not_in_streaming_state"}
+        self._streaming.discard(ts)
+        message = self._messages[ts]
+        message["text"] += _streamed(args)
+        message.update({k: args[k] for k in ("blocks", "metadata") if k in args})
+        return {"ok": True, "channel": args.get("channel"), "ts": ts, "message": message}
+
+    def message(self, ts: str) -> dict[str, Any]:
+        """A message the bot posted, as it stands now."""
+        with self._changed:
+            return dict(self._messages[ts])
 
     def calls_to(self, method: str) -> list[Call]:
         with self._changed:
@@ -150,6 +212,35 @@ class FakeSlack:
 
     def calls_to_unlocked(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method or c.method.startswith(method + "/")]
+
+
+_MESSAGE_METHODS = {
+    "chat.postMessage": "_post_message",
+    "chat.update": "_update",
+    "chat.startStream": "_start_stream",
+    "chat.appendStream": "_append_stream",
+    "chat.stopStream": "_stop_stream",
+}
+_ASSISTANT_METHODS = {
+    "assistant.threads.setStatus": ("channel_id", "thread_ts"),
+    "assistant.threads.setSuggestedPrompts": ("channel_id", "thread_ts", "prompts"),
+    "assistant.threads.setTitle": ("channel_id", "thread_ts", "title"),
+}
+"""Methods that only need to succeed, with the arguments Slack requires."""
+
+
+def _streamed(args: dict[str, Any]) -> str:
+    """The text one stream call adds: its ``markdown_text`` and any markdown chunks."""
+    text = str(args.get("markdown_text") or "")
+    for chunk in args.get("chunks") or []:
+        if isinstance(chunk, dict) and chunk.get("type") == "markdown_text":
+            text += str(chunk.get("text") or "")
+    return text
+
+
+def streamed_text(calls: list[Call]) -> str:
+    """The text a sequence of stream calls (start, appends, stop) put into the message."""
+    return "".join(_streamed(c.args) for c in calls)
 
 
 def _parse_body(raw: bytes, content_type: str) -> dict[str, Any]:

@@ -3,20 +3,21 @@ summary with citations), plus each match's root cause and fixes from its inciden
 
 A thread's messages come from several people, not alternating user / assistant turns, so they go into
 the query text itself rather than into ``history``. The answer is remembered in the feedback store under
-a fresh id, which the feedback buttons carry.
+a fresh id, which the feedback buttons carry. ``answer_stream`` gives the diagnosis text as the backend
+writes it, for replies that stream; ``answer`` is the same answer at once.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from assistant.corpus.facts import IncidentFacts, incident_facts
 from assistant.diagnosis.results import Diagnosis
 from assistant.errors import AssistantError, BackendUnavailable, QueryError
-from assistant.search.results import Match, SeenBefore
+from assistant.search.results import History, Match, SeenBefore
 from assistant.service import Assistant
 from assistant.surfaces.slack.feedback import FeedbackStore
 
@@ -88,12 +89,21 @@ class Answerer:
         Raises ``QueryError`` when there is nothing to search for, and other ``AssistantError``s from the
         core (no index, ...); the handlers turn them into a Slack message.
         """
+        for part in self.answer_stream(question, history=history):
+            if isinstance(part, Answer):
+                return part
+        raise RuntimeError("the answer stream ended without an Answer")
+
+    def answer_stream(self, question: str, *, history: Sequence[str] = ()) -> Iterator[str | Answer]:
+        """``answer``, with the diagnosis text first: its chunks as the backend yields them, then exactly
+        one ``Answer``. Errors are raised before any chunk (the core checks the query, the index and
+        the backend before it generates anything)."""
         assistant = self._assistant()
         query, used = compose_query(question, history, max_chars=assistant.settings.max_query_chars)
         if not query.strip():
             raise QueryError("there is nothing to search for", hint="describe the symptoms")
         try:
-            diagnosis = assistant.diagnose(query, k=self.top)
+            stream = assistant.diagnose_stream(query, k=self.top)
         except BackendUnavailable as exc:  # a model that cannot be used: still show what was found
             result = assistant.similar(query, k=self.top)
             answer = self._new(
@@ -106,8 +116,18 @@ class Answerer:
             )
             answer.note = f"No diagnosis this time: {exc}"
             self._remember(answer)
-            return answer
-        return self.from_diagnosis(diagnosis, question=question, used=used)
+            yield answer
+            return
+        for part in stream:
+            if isinstance(part, Diagnosis):
+                yield self.from_diagnosis(part, question=question, used=used)
+                return
+            yield part
+        raise RuntimeError("the diagnosis stream ended without a Diagnosis")
+
+    def recurring(self, *, days: int) -> History:
+        """The kinds of problem that recurred in the last ``days`` days (``Assistant.history``)."""
+        return self._assistant().history(days=days)
 
     def from_diagnosis(self, diagnosis: Diagnosis, *, question: str, used: int = 0) -> Answer:
         """The answer to post for a diagnosis already made (e.g. of an alert), remembered for votes."""

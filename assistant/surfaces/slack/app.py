@@ -1,4 +1,6 @@
-"""The Slack app factory: a slack-bolt ``App`` built from settings and an ``Assistant``.
+"""The Slack app factory: a slack-bolt ``App`` built from settings and an ``Assistant``, answering
+commands, mentions, shortcuts and buttons (``handlers.py``) and assistant threads
+(``assistant_threads.py``).
 
 Nothing talks to Slack at build time (the bot's identity is looked up with ``auth.test`` on the first
 request), so building the app is cheap and safe in any factory.
@@ -19,6 +21,7 @@ from assistant.errors import AssistantError
 from assistant.service import Assistant
 from assistant.settings import Settings
 from assistant.surfaces.slack.answer import Answerer
+from assistant.surfaces.slack.assistant_threads import register_assistant
 from assistant.surfaces.slack.dedupe import EventLog
 from assistant.surfaces.slack.feedback import FeedbackStore
 from assistant.surfaces.slack.handlers import register
@@ -104,11 +107,14 @@ def create_slack_app(
         listener_executor=listener_executor,
     )
     provider: Callable[[], Assistant] = (lambda: assistant) if isinstance(assistant, Assistant) else assistant
+    answerer = Answerer(assistant=provider, store=store or FeedbackStore.in_dir(settings.data_dir))
     register(
         app,
-        answerer=Answerer(assistant=provider, store=store or FeedbackStore.in_dir(settings.data_dir)),
+        answerer=answerer,
         events=events or EventLog.in_dir(settings.data_dir),
         visibility=settings.slack_command_visibility,
         public_url=settings.public_url,
     )
+    # after ``register``'s retry filter, so a retried assistant event is dropped before it is answered
+    register_assistant(app, answerer=answerer, public_url=settings.public_url)
     return app

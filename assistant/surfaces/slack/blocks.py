@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from assistant.search.results import History
 from assistant.service import incident_url
 from assistant.surfaces.slack.answer import Answer, Card
 from assistant.surfaces.slack.text import clip, escape, printable
@@ -149,8 +150,11 @@ def feedback_actions(answer_id: str) -> Block:
     }
 
 
-def answer_message(answer: Answer, *, public_url: str | None = None) -> tuple[str, list[Block]]:
-    """(fallback text, blocks) for an answer."""
+def answer_message(
+    answer: Answer, *, public_url: str | None = None, with_summary: bool = True
+) -> tuple[str, list[Block]]:
+    """(fallback text, blocks) for an answer. ``with_summary=False`` leaves the diagnosis text out (its
+    citations stay), for a reply whose text was already streamed above the blocks."""
     head, plain = verdict_line(answer, public_url=public_url)
     blocks: list[Block] = [section(head)]
     asked = (
@@ -163,8 +167,9 @@ def answer_message(answer: Answer, *, public_url: str | None = None) -> tuple[st
         asked += f" · with {n} earlier thread message{'s' if n != 1 else ''}"
     blocks.append(context(asked))
     if answer.summary:
-        summary = link_citations(clip(escape(answer.summary), SUMMARY_CHARS), answer.citations, public_url)
-        blocks.append(section("*Diagnosis*\n" + summary))
+        if with_summary:
+            summary = clip(escape(answer.summary), SUMMARY_CHARS)
+            blocks.append(section("*Diagnosis*\n" + link_citations(summary, answer.citations, public_url)))
         about = []
         if answer.citations:
             about.append("Cites " + ", ".join(incident_ref(public_url, c) for c in answer.citations))
@@ -221,3 +226,35 @@ def fit(blocks: list[Block]) -> list[Block]:
 def notice(text: str) -> tuple[str, list[Block]]:
     """A plain message (errors, help) as fallback text and one section."""
     return clip(text, FALLBACK_CHARS), [section(escape(text))]
+
+
+def partial_message(text: str) -> tuple[str, list[Block]]:
+    """The diagnosis written so far, for a reply that is edited as the text arrives."""
+    shown = section("*Diagnosis*\n" + clip(escape(text), SUMMARY_CHARS))
+    return clip(printable(text), FALLBACK_CHARS), [shown]
+
+
+def history_message(history: History, *, days: int) -> tuple[str, list[Block]]:
+    """(fallback text, blocks) for the kinds of problem that recurred in the last ``days`` days: how
+    often, when, and what fixed each occurrence."""
+    if not history.families:
+        text = (
+            f"No kind of problem happened {history.min_count} times or more in the last {days} days "
+            f"({history.since[:10]} to {history.until[:10]})."
+        )
+        return notice(text)
+    head = f"*Recurring problems in the last {days} days* ({history.since[:10]} to {history.until[:10]})"
+    blocks: list[Block] = [section(head)]
+    for family in history.families:
+        lines = [
+            f"*{escape(family.subtype.replace('_', ' '))}* `{escape(family.category or '-')}` · "
+            f"{family.incidents} in the window, {family.total} in all"
+        ]
+        for o in family.occurrences[:FIXES_SHOWN]:
+            fix = f" — fixed by: {escape(o.fix)}" if o.fix else ""
+            held = f" ({escape(o.outcome)})" if o.outcome else ""
+            lines.append(f"• {escape((o.started or '')[:10])} `{escape(o.id)}` {escape(o.title)}{fix}{held}")
+        blocks.append(section(clip("\n".join(lines), CARD_CHARS)))
+    kinds = ", ".join(f"{f.subtype} ({f.incidents})" for f in history.families)
+    fallback = f"Recurring problems in the last {days} days: {kinds}"
+    return clip(printable(fallback), FALLBACK_CHARS), fit(blocks)

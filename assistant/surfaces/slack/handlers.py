@@ -3,6 +3,8 @@
 - ``/seen <symptoms>``: acknowledged at once, then answered in the channel (or only to the asker).
 - ``@assistant <symptoms>`` and the message shortcut "Seen this before?": answered in the message's
   thread; in a thread, its earlier messages are part of the query.
+- A direct message to the bot outside an assistant thread: answered in its thread, like a mention
+  (assistant threads are ``assistant_threads.py``'s). Other message events are acknowledged, ignored.
 - "This helped" / "Not it": stored in the feedback store.
 
 Bot messages and the bot's own messages are never answered; Slack's retries of an event already seen
@@ -81,6 +83,7 @@ def register(
     listeners = Listeners(answerer=answerer, visibility=visibility, public_url=public_url)
     app.command(COMMAND)(listeners.on_seen)
     app.event("app_mention")(listeners.on_mention)
+    app.event("message")(listeners.on_message)
     app.shortcut(SHORTCUT)(listeners.on_shortcut)
     app.action(HELPED)(listeners.on_vote)
     app.action(NOT_IT)(listeners.on_vote)
@@ -134,6 +137,13 @@ class Listeners:
         client.chat_postMessage(
             channel=channel, thread_ts=parent or ts, text=text, blocks=blocks, unfurl_links=False
         )
+
+    def on_message(self, event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+        """A person's direct message (``message.im``) is a question; edits, deletions and any other
+        message event are only acknowledged (unhandled, bolt would answer 404 and Slack retry)."""
+        if event.get("channel_type") != "im" or event.get("subtype") not in (None, "file_share"):
+            return
+        self.on_mention(event, context, client)
 
     def on_shortcut(
         self, ack: Ack, shortcut: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond

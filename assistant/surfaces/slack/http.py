@@ -53,8 +53,10 @@ def _refusal(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
-_EVENT_TEXT = ("type", "channel", "user", "text", "ts", "thread_ts", "bot_id", "subtype")
+_EVENT_TEXT = ("type", "channel", "user", "text", "ts", "thread_ts", "bot_id", "subtype", "channel_type")
+_EVENT_OBJECTS = ("message", "previous_message")
 _NEEDS_CHANNEL = frozenset({"app_mention", "message"})
+_NEEDS_THREAD = frozenset({"assistant_thread_started", "assistant_thread_context_changed"})
 
 
 def _objects(value: Any) -> bool:
@@ -86,8 +88,31 @@ def shape_problem(parsed: dict[str, Any]) -> str | None:
             return f"event.{key} is not a string"
     if not isinstance(event.get("type"), str):
         return "event has no type"
+    for key in _EVENT_OBJECTS:
+        if key in event and not isinstance(event[key], dict | None):
+            return f"event.{key} is not an object"
     if event["type"] in _NEEDS_CHANNEL and "channel" not in event:
         return f"a {event['type']} event without a channel"
+    if event["type"] in _NEEDS_THREAD:
+        return _assistant_thread_problem(event)
+    return None
+
+
+def _assistant_thread_problem(event: dict[str, Any]) -> str | None:
+    """What is wrong with an assistant event's ``assistant_thread`` (bolt's assistant middleware needs
+    its channel and thread, and reads its context as an object), or None."""
+    thread = event.get("assistant_thread")
+    if not isinstance(thread, dict):
+        return f"a {event['type']} event without an assistant_thread object"
+    for key in ("channel_id", "thread_ts"):
+        if not isinstance(thread.get(key), str) or not thread[key]:
+            return f"a {event['type']} event without assistant_thread.{key}"
+    if "user_id" in thread and not isinstance(thread["user_id"], str):
+        return "assistant_thread.user_id is not a string"
+    if not isinstance(thread.get("context", {}), dict):
+        return "assistant_thread.context is not an object"
+    if event["type"] == "assistant_thread_context_changed" and "context" not in thread:
+        return "an assistant_thread_context_changed event without a context"
     return None
 
 

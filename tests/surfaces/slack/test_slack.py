@@ -4,14 +4,12 @@ Slack Web API that records calls; signed payloads in, posted messages asserted."
 from __future__ import annotations
 
 import json
-import shutil
 import socket
 import sqlite3
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -24,78 +22,13 @@ from hypothesis import strategies as st
 from assistant import Assistant, Settings
 from assistant.service import build
 from assistant.surfaces.slack.app import create_slack_app
-from assistant.surfaces.slack.feedback import FeedbackStore
 from assistant.surfaces.slack.http import create_slack_http_app
-from tests.conftest import LABELS, seed_files
 from tests.fakes.live_server import serve
 from tests.fakes.slack_fake import BOT_ID, BOT_USER, TEAM, FakeSlack, SlackSender, blocks_text, sign
+from tests.surfaces.slack.conftest import SECRET, Bot, running_bot
 
-SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 ETCD = "kubectl hangs, apiserver slow, etcd compaction disk iops saturated"
 KAFKA = "order consumers falling behind on kafka, lag 200k, db connection pool maxed out"
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Assistant]:
-    """The six seed labels indexed once with the fake encoder."""
-    root = tmp_path_factory.mktemp("slack")
-    for path in seed_files():
-        target = root / "labels" / path.relative_to(LABELS)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, target)
-    settings = Settings(labels_dir=root / "labels", index_dir=root / "index", encoder="fake")
-    build(settings)
-    return settings, Assistant.from_settings(settings)
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    slack = FakeSlack()
-    yield slack
-    slack.close()
-
-
-@dataclass
-class Bot:
-    send: SlackSender
-    slack: FakeSlack
-    store: FeedbackStore
-    executor: ThreadPoolExecutor
-    settings: Settings
-    assistant: Assistant
-
-    def drain(self) -> None:
-        """Wait for every listener still running; after this no more calls can come from the bot."""
-        self.executor.shutdown(wait=True)
-
-
-@contextmanager
-def running_bot(
-    corpus: tuple[Settings, Assistant], fake: FakeSlack, tmp_path: Path, **overrides: Any
-) -> Iterator[Bot]:
-    base, assistant = corpus
-    settings = Settings(
-        labels_dir=base.labels_dir,
-        index_dir=base.index_dir,
-        encoder="fake",
-        data_dir=tmp_path / "data",
-        slack_bot_token="xoxb-test-token",
-        slack_signing_secret=SECRET,
-        slack_api_url=fake.api_url,
-        **overrides,
-    )
-    executor = ThreadPoolExecutor(max_workers=4)
-    store = FeedbackStore.in_dir(settings.data_dir)
-    app = create_slack_app(settings, assistant=assistant, store=store, listener_executor=executor)
-    with serve(create_slack_http_app(app, settings=settings)) as live:
-        yield Bot(SlackSender(live.url + "/slack/events", SECRET), fake, store, executor, settings, assistant)
-    executor.shutdown(wait=True)
-
-
-@pytest.fixture
-def bot(corpus: tuple[Settings, Assistant], fake: FakeSlack, tmp_path: Path) -> Iterator[Bot]:
-    with running_bot(corpus, fake, tmp_path, public_url="https://assistant.example.com") as b:
-        yield b
 
 
 def mention(text: str, *, ts: str, thread_ts: str | None = None, **extra: Any) -> dict[str, Any]:
@@ -728,9 +661,26 @@ JSON = st.recursive(
     max_leaves=8,
 )
 EVENT_KEYS = st.sampled_from(
-    ["type", "channel", "user", "text", "ts", "thread_ts", "bot_id", "subtype", "blocks"]
+    [
+        *("type", "channel", "user", "text", "ts", "thread_ts", "bot_id", "subtype", "blocks"),
+        *("channel_type", "assistant_thread", "message", "previous_message"),
+    ]
 )
-EVENTS = JSON | st.dictionaries(EVENT_KEYS, JSON | st.sampled_from(["app_mention", "message", "C1", "U1"]))
+SLACKY = st.sampled_from(
+    [
+        "app_mention",
+        "message",
+        "C1",
+        "U1",
+        "im",
+        "assistant_thread_started",
+        "assistant_thread_context_changed",
+    ]
+)
+THREADS = st.fixed_dictionaries(
+    {}, optional={"channel_id": JSON | SLACKY, "thread_ts": JSON, "context": JSON}
+)
+EVENTS = JSON | st.dictionaries(EVENT_KEYS, JSON | SLACKY | THREADS)
 ENVELOPE_KEYS = st.sampled_from(["team_id", "api_app_id", "authorizations", "event_id", "event_time", "type"])
 
 

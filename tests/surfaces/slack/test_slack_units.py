@@ -17,15 +17,22 @@ from slack_sdk.models.blocks import Block
 from typer.testing import CliRunner
 
 from assistant.corpus.facts import IncidentFacts, incident_facts
-from assistant.search.results import KnownKind, Match, PassageHit, SeenBefore
+from assistant.search.results import Family, History, KnownKind, Match, Occurrence, PassageHit, SeenBefore
 from assistant.settings import Settings
 from assistant.surfaces.cli import app as cli
 from assistant.surfaces.slack.answer import Answer, Card, compose_query
 from assistant.surfaces.slack.app import SlackNotConfigured
-from assistant.surfaces.slack.blocks import MAX_BLOCKS, TOTAL_CHARS, answer_message, block_chars
+from assistant.surfaces.slack.blocks import (
+    MAX_BLOCKS,
+    TOTAL_CHARS,
+    answer_message,
+    block_chars,
+    history_message,
+)
 from assistant.surfaces.slack.dedupe import EventLog
 from assistant.surfaces.slack.feedback import FeedbackStore
 from assistant.surfaces.slack.handlers import COMMAND, SHORTCUT
+from assistant.surfaces.slack.reply import Throttle
 from assistant.surfaces.slack.text import clip, escape, message_text, to_plain
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -230,10 +237,72 @@ def test_manifest_matches_the_handlers() -> None:
     manifest = yaml.safe_load((ROOT / "slack" / "manifest.yml").read_text())
     assert [c["command"] for c in manifest["features"]["slash_commands"]] == [COMMAND]
     assert [s["callback_id"] for s in manifest["features"]["shortcuts"]] == [SHORTCUT]
-    assert manifest["settings"]["event_subscriptions"]["bot_events"] == ["app_mention"]
+    assert manifest["settings"]["event_subscriptions"]["bot_events"] == [
+        "app_mention",
+        "assistant_thread_started",
+        "assistant_thread_context_changed",
+        "message.im",
+    ]
     assert manifest["settings"]["event_subscriptions"]["request_url"].endswith("/slack/events")
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     assert {"app_mentions:read", "chat:write", "commands", "channels:history"} <= scopes
+    assert {"assistant:write", "im:history"} <= scopes, "assistant threads: status, prompts, history"
+    assert manifest["features"]["assistant_view"]["assistant_description"]
+
+
+def test_the_throttle_sends_the_first_text_then_by_size_or_time() -> None:
+    now = [100.0]
+    throttle = Throttle(chars=10, seconds=1.0, clock=lambda: now[0])
+    assert not throttle.due(0), "nothing new, nothing to send"
+    assert throttle.due(1), "the first text goes at once"
+    throttle.sent()
+    assert not throttle.due(9)
+    assert throttle.due(10), "enough new characters"
+    now[0] += 1.0
+    assert throttle.due(1), "or enough time"
+    throttle.sent()
+    assert not throttle.due(1)
+
+
+def test_recurring_problems_are_listed_with_what_fixed_them() -> None:
+    occurrence = Occurrence(
+        id="perf-7",
+        title="Pool <exhausted>",
+        started="2025-03-10T10:00:00Z",
+        fix="Raise the pool",
+        outcome="held",
+    )
+    history = History(
+        since="2025-02-15T00:00:00+00:00",
+        until="2025-03-17T00:00:00+00:00",
+        min_count=2,
+        families=[
+            Family(
+                category="database",
+                subtype="connection_pool_exhaustion",
+                incidents=2,
+                total=3,
+                occurrences=[occurrence, occurrence.model_copy(update={"id": "perf-8"})],
+            )
+        ],
+    )
+    text, blocks = history_message(history, days=30)
+    assert text == "Recurring problems in the last 30 days: connection_pool_exhaustion (2)"
+    shown = blocks[1]["text"]["text"]
+    assert "*connection pool exhaustion*" in shown and "2 in the window, 3 in all" in shown
+    assert "`perf-7` Pool &lt;exhausted&gt; — fixed by: Raise the pool (held)" in shown, "escaped"
+    assert "`perf-8`" in shown and "2025-03-10" in shown
+    empty, blocks = history_message(history.model_copy(update={"families": []}), days=30)
+    assert empty.startswith("No kind of problem happened 2 times or more in the last 30 days")
+    assert len(blocks) == 1
+
+
+def test_a_streamed_answer_leaves_only_the_diagnosis_out_of_its_blocks() -> None:
+    streamed = answer(summary="Likely [perf-1].", citations=["perf-1"], backend="fake")
+    _, full = answer_message(streamed)
+    _, below = answer_message(streamed, with_summary=False)
+    assert [b for b in full if "*Diagnosis*" not in json.dumps(b)] == below
+    assert len(below) == len(full) - 1 and "Cites `perf-1`" in json.dumps(below)
 
 
 CLEAN_ENV = {
