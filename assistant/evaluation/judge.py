@@ -1,23 +1,43 @@
 """Optional LLM judge: any OpenAI-compatible ``/chat/completions`` endpoint grades an answer against
 the gold incident with the fixed rubric in ``prompts/eval_judge.j2``. Off unless a URL is configured.
+
+The reply's JSON schema (``VERDICT_SCHEMA``) goes with each request as ``response_format``; a server that
+refuses it is asked again without it, and from then on without.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
 from assistant.diagnosis.prompts import Prompts
 from assistant.errors import BackendUnavailable
+from assistant.llm.chat import JsonSchema
+from assistant.llm.structured import refusal_warning, refuses_schema, response_format
+
+log = logging.getLogger(__name__)
 
 TEMPLATE = "eval_judge.j2"
 SCORES = {"correct": 1.0, "partly_correct": 0.5, "related": 0.25, "wrong": 0.0}
 _JSON = re.compile(r"\{.*\}", re.DOTALL)
 # Longest names first, so "partly correct" is not read as "correct".
 _NAMES = sorted(SCORES, key=len, reverse=True)
+# What the rubric asks the judge to reply with (its last lines), as a JSON schema.
+VERDICT_SCHEMA: JsonSchema = {
+    "title": "verdict",
+    "type": "object",
+    "properties": {
+        "verdict": {"type": "string", "enum": list(SCORES)},
+        "reason": {"type": "string", "maxLength": 300},
+    },
+    "required": ["verdict", "reason"],
+    "additionalProperties": False,
+}
 
 
 @dataclass(frozen=True)
@@ -70,6 +90,9 @@ class OpenAIJudge:
         self.prompts = prompts or Prompts()
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.client = client or httpx.Client(timeout=timeout, headers=headers)
+        self.response_format = response_format(VERDICT_SCHEMA)
+        self.takes_schemas = True
+        """False once the endpoint refused the verdict's JSON schema (and took the request without it)."""
 
     @property
     def id(self) -> str:
@@ -79,13 +102,13 @@ class OpenAIJudge:
         prompt = self.prompts.render(
             TEMPLATE, query=query, answer=answer, reference=reference, in_corpus=in_corpus
         )
-        body = {
+        body: dict[str, Any] = {
             "model": self.model,
             "temperature": 0,
             "messages": [{"role": "user", "content": prompt}],
         }
         try:
-            response = self.client.post(self.url, json=body)
+            response = self._post(body)
             response.raise_for_status()
             content = response.json()["choices"][0]["message"]["content"]
         except httpx.HTTPError as exc:
@@ -99,6 +122,20 @@ class OpenAIJudge:
                 hint="point --judge-url at an OpenAI-compatible base URL (ending in /v1)",
             ) from None
         return parse_verdict(str(content or ""))
+
+    def _post(self, body: dict[str, Any]) -> httpx.Response:
+        """One chat completion, with the verdict's schema unless the endpoint refused it before."""
+        if not self.takes_schemas:
+            return self.client.post(self.url, json=body)
+        response = self.client.post(self.url, json={**body, "response_format": self.response_format})
+        if not refuses_schema(response.status_code, response.text):
+            return response
+        refusal = f"HTTP {response.status_code}: {response.text[:200]}"
+        response = self.client.post(self.url, json=body)
+        if response.is_success:
+            self.takes_schemas = False
+            log.warning(refusal_warning(self.url, refusal))
+        return response
 
     def close(self) -> None:
         self.client.close()
