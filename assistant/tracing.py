@@ -85,6 +85,9 @@ class _Noop:
     def set_attributes(self, attributes: dict[str, Attribute]) -> None:
         pass
 
+    def end(self) -> None:
+        pass
+
 
 NOOP = _Noop()
 
@@ -98,3 +101,11 @@ def span(name: str, attributes: dict[str, Attribute] | None = None) -> Iterator[
         return
     with tracer.start_as_current_span(name, attributes=attributes) as current:
         yield current
+
+
+def start(name: str, attributes: dict[str, Attribute] | None = None) -> Any:
+    """A span started now and ended by the caller (``.end()``), for work that spans a generator's
+    yields: it is a child of the current span but never made current, so no context is attached in one
+    thread and detached in another."""
+    tracer = _tracer
+    return NOOP if tracer is None else tracer.start_span(name, attributes=attributes)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from importlib.util import find_spec
 from typing import Any, Literal
 
+from assistant import tracing
 from assistant.errors import BackendUnavailable
 from assistant.settings import Settings
 
@@ -83,9 +84,55 @@ def selectable_backends(settings: Settings) -> list[str]:
 
 
 def create_chat_model(name: str, settings: Settings) -> ChatModel:
-    """Import the backend's module and build its model. Raises ``BackendUnavailable``."""
+    """Import the backend's module and build its model, traced. Raises ``BackendUnavailable``."""
     if check_name(name) == EXTRACTIVE:
         raise BackendUnavailable("the extractive backend is not a chat model")
     module = importlib.import_module(BACKENDS[name])
     model: ChatModel = module.create(settings)
-    return model
+    return TracedChatModel(model, settings)
+
+
+PROVIDERS = {"openai": "openai", "llamacpp": "llama.cpp", "fake": "fake"}
+
+
+class TracedChatModel(ChatModel):
+    """A backend whose every call is a GenAI ``chat <model>`` span (a no-op unless tracing is on):
+    the provider, model, token limit and output type, then how many characters came back, or the
+    error's type."""
+
+    def __init__(self, model: ChatModel, settings: Settings) -> None:
+        self.model = model
+        self.name = model.name
+        if model.name == "openai":
+            self.model_name = settings.openai_model
+        elif model.name == "llamacpp" and settings.llm_model_path is not None:
+            self.model_name = settings.llm_model_path.name
+        else:
+            self.model_name = model.name
+        self.max_tokens = settings.llm_max_tokens
+
+    def __getattr__(self, name: str) -> Any:  # the backend's own attributes (e.g. a fake's calls)
+        return getattr(self.model, name)
+
+    def stream(self, messages: Sequence[ChatMessage], *, schema: JsonSchema | None = None) -> Iterator[str]:
+        span = tracing.start(
+            f"chat {self.model_name}",
+            {
+                "gen_ai.operation.name": "chat",
+                "gen_ai.provider.name": PROVIDERS.get(self.name, self.name),
+                "gen_ai.request.model": self.model_name,
+                "gen_ai.request.max_tokens": self.max_tokens,
+                "gen_ai.output.type": "json" if schema else "text",
+            },
+        )
+        written = 0
+        try:
+            for chunk in self.model.stream(messages, schema=schema):
+                written += len(chunk)
+                yield chunk
+        except Exception as exc:
+            span.set_attribute("error.type", type(exc).__name__)
+            raise
+        finally:
+            span.set_attribute("assistant.output.chars", written)
+            span.end()

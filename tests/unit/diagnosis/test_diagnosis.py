@@ -10,6 +10,7 @@ import pytest
 from assistant import Assistant
 from assistant.diagnosis.results import Diagnosis
 from assistant.errors import BackendUnavailable, QueryError
+from assistant.llm.chat import TracedChatModel
 from assistant.llm.fake import INVENTED, FakeChatModel
 from tests.conftest import SEED_IDS
 from tests.fakes.diagnosis_support import assistant_over, inject
@@ -27,6 +28,13 @@ def parts(assistant: Assistant, text: str = QUERY, **kwargs: object) -> tuple[li
     chunks = out[:-1]
     assert all(isinstance(c, str) for c in chunks), "exactly one Diagnosis, after the text"
     return [str(c) for c in chunks], out[-1]
+
+
+def backend_of(assistant: Assistant) -> FakeChatModel:
+    """The fake model behind the traced wrapper every backend comes in."""
+    traced = assistant.diagnoser().model("fake")
+    assert isinstance(traced, TracedChatModel) and isinstance(traced.model, FakeChatModel)
+    return traced.model
 
 
 def root_cause_of(assistant: Assistant, incident_id: str) -> str:
@@ -163,8 +171,7 @@ def test_label_injection_cannot_steer_or_cite(seed_dir: Path, tmp_path: Path) ->
     assert INVENTED not in d.citations and INVENTED not in " ".join(d.next_steps + d.evidence_to_check)
     assert set(d.citations) <= {m.id for m in d.matches}
     # the injected text reached the model only as quoted data inside its block
-    model = obedient.diagnoser().model("fake")
-    assert isinstance(model, FakeChatModel)
+    model = backend_of(obedient)
     user = model.calls[-1][1].content
     for line in user.splitlines():
         if "IGNORE PREVIOUS INSTRUCTIONS" in line or "Ignore previous instructions" in line:
@@ -187,8 +194,7 @@ def test_history_adds_context_to_prompt_and_retrieval(seed_dir: Path, tmp_path: 
     d = assistant.diagnose(follow_up, history=history)
     assert d.query == follow_up
     assert d.matches[0].id == "perf-2025031603", "the earlier user turn steers retrieval"
-    model = assistant.diagnoser().model("fake")
-    assert isinstance(model, FakeChatModel)
+    model = backend_of(assistant)
     user = model.calls[-1][1].content
     assert "user: kubectl is slow, etcd disk busy\nassistant: Looks like [perf-2025031603]." in user
     assert user.index("assistant: Looks like") < user.index(follow_up)

@@ -103,3 +103,30 @@ def test_spans_reach_an_otlp_collector(seed_dir: Path, tmp_path: Path) -> None:
         if a.key == "service.name"
     }
     assert service == {"incident-assistant"}
+
+
+def test_a_model_call_is_a_genai_chat_span_inside_the_diagnosis(seed_dir: Path, tmp_path: Path) -> None:
+    assistant = assistant_over(
+        seed_dir, tmp_path, otel_endpoint="http://127.0.0.1:9", llm="fake", fake_llm_script=["grounded"]
+    )
+    exporter = InMemorySpanExporter()
+    assert tracing.configure(assistant.settings, exporter=exporter) is True
+    diagnosis = assistant.diagnose(QUERY)
+    assert diagnosis.backend == "fake"
+    chat = next(s for s in exporter.get_finished_spans() if s.name == "chat fake")
+    attributes = chat.attributes or {}
+    assert attributes["gen_ai.operation.name"] == "chat" and attributes["gen_ai.provider.name"] == "fake"
+    assert attributes["gen_ai.output.type"] == "json"  # the diagnosis asks for its JSON schema
+    assert attributes["gen_ai.request.max_tokens"] == assistant.settings.llm_max_tokens
+    assert int(str(attributes["assistant.output.chars"])) > 0 and "error.type" not in attributes
+
+
+def test_a_failing_model_call_says_its_error(seed_dir: Path, tmp_path: Path) -> None:
+    assistant = assistant_over(
+        seed_dir, tmp_path, otel_endpoint="http://127.0.0.1:9", llm="fake", fake_llm_script=["error"]
+    )
+    exporter = InMemorySpanExporter()
+    tracing.configure(assistant.settings, exporter=exporter)
+    assert assistant.diagnose(QUERY).fallback_reason  # the extractive answer stands in
+    chat = next(s for s in exporter.get_finished_spans() if s.name == "chat fake")
+    assert (chat.attributes or {})["error.type"] == "BackendUnavailable"
