@@ -9,6 +9,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,15 +29,32 @@ def seed_files() -> list[Path]:
     return sorted(p for p in LABELS.rglob("*.json") if p.stem in SEED_IDS)
 
 
-@pytest.fixture
-def seed_dir(tmp_path: Path) -> Path:
-    """A labels folder with the six seed examples, laid out by category as in labels/."""
-    root = tmp_path / "labels"
+def copy_seed(root: Path) -> Path:
+    """The six seed examples copied into ``root``, laid out by category as in labels/."""
     for path in seed_files():
         target = root / path.relative_to(LABELS)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, target)
     return root
+
+
+def seeded(root: Path, **overrides: Any) -> Settings:
+    """Settings over the seed labels copied under ``root``, fake encoder, the index built."""
+    config = Settings(
+        labels_dir=copy_seed(root / "labels"),
+        index_dir=root / "index",
+        encoder="fake",
+        data_dir=root / "data",
+        **overrides,
+    )
+    build(config)
+    return config
+
+
+@pytest.fixture
+def seed_dir(tmp_path: Path) -> Path:
+    """A labels folder with the six seed examples, laid out by category as in labels/."""
+    return copy_seed(tmp_path / "labels")
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ Derandomized, so every run sends the same requests."""
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
@@ -16,10 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assistant.service import build
-from assistant.settings import Settings
 from assistant.surfaces.server import create_app
-from tests.conftest import LABELS, seed_files
+from tests.conftest import seeded
 from tests.fakes.live_server import serve
 
 RUN = settings(
@@ -52,15 +49,7 @@ DEPTH = st.sampled_from([1, 40, 300, 1_000, 100_000])
 
 @pytest.fixture(scope="module")
 def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    root = tmp_path_factory.mktemp("fuzz")
-    for path in seed_files():
-        target = root / "labels" / path.relative_to(LABELS)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, target)
-    config = Settings(
-        labels_dir=root / "labels", index_dir=root / "index", encoder="fake", data_dir=root / "data"
-    )
-    build(config)
+    config = seeded(tmp_path_factory.mktemp("fuzz"))
     with serve(create_app(config)) as live:
         live.wait_loaded()
         yield live.url

@@ -10,7 +10,6 @@ those two operations that one check (valid data accepted) is left out."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 
 import pytest
@@ -18,10 +17,9 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from assistant.service import build
 from assistant.settings import Settings
 from assistant.surfaces.server import create_app
-from tests.conftest import LABELS, seed_files
+from tests.conftest import seeded
 from tests.fakes.live_server import serve
 
 KEY = "conformance-key"
@@ -29,21 +27,9 @@ KEY = "conformance-key"
 
 @pytest.fixture(scope="module")
 def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    root = tmp_path_factory.mktemp("openapi")
-    for path in seed_files():
-        target = root / "labels" / path.relative_to(LABELS)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, target)
     # With a key configured, as the spec's Bearer scheme says: requests without it or with another are
     # checked to get 401 too.
-    config = Settings(
-        labels_dir=root / "labels",
-        index_dir=root / "index",
-        encoder="fake",
-        data_dir=root / "data",
-        api_keys=[KEY],
-    )
-    build(config)
+    config = seeded(tmp_path_factory.mktemp("openapi"), api_keys=[KEY])
     with serve(create_app(config)) as live:
         live.wait_loaded()
         yield live.url
