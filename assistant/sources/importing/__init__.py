@@ -1,9 +1,12 @@
 """Post-mortems and issue threads → draft labels.
 
 ``read_source`` reads a file into a ``Document`` (``markdown``: Markdown and plain text; ``webpage``: saved
-HTML pages; ``github``: issue threads), ``draft.draft_label`` maps it onto the label format and
-``infer`` reads subtype, metrics, services and dates from its text. ``model_fill`` optionally asks a
-model for the fields the structure did not give, and checks every answer against the source.
+HTML pages; ``github``: issue threads; ``frontmatter``: a page's YAML front matter), ``draft.draft_label``
+maps it onto the label format: ``cause`` picks the sentence that states the root cause, ``fix`` what
+restored service, ``timeline`` and ``started`` (with ``when`` for dates and zones) when it began in UTC,
+``classify`` (with the phrases in ``cues``) the taxonomy cell, ``metrics`` the before → after figures,
+``infer`` services, severity and versions. ``model_fill`` optionally asks a model for the fields the
+structure did not give, and checks every answer against the source.
 """
 
 from __future__ import annotations
@@ -12,14 +15,15 @@ import json
 from pathlib import Path
 
 from assistant.errors import AssistantError
-from assistant.sources.importing.document import Document
+from assistant.sources.importing.document import Document, content_hash
+from assistant.sources.importing.frontmatter import FrontMatter, split_front_matter
 from assistant.sources.importing.github import (
     is_issue_json,
     thread_document,
     thread_from_json,
     thread_from_page,
 )
-from assistant.sources.importing.markdown import parse_markdown
+from assistant.sources.importing.markdown import clean_title, parse_markdown
 from assistant.sources.importing.webpage import read_page
 
 SUFFIXES = (".md", ".markdown", ".txt", ".text", ".json", ".html", ".htm")
@@ -63,25 +67,44 @@ def read_source(path: Path, *, link: str | None = None) -> Document:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise SourceError(f"{path}: not UTF-8 text", hint="save it as UTF-8 and import it again") from None
+    doc = _document(path, text, link=link)
+    doc.content_hash = content_hash(text)
+    return doc
+
+
+def _document(path: Path, text: str, *, link: str | None) -> Document:
     suffix = path.suffix.lower()
     source = link or str(path)
     if suffix == ".json":
         return _github_json(path, text, link=link)
-    if suffix in (".html", ".htm") or text.lstrip()[:200].lower().startswith(("<!doctype html", "<html")):
-        page = read_page(text)
+    matter, body = split_front_matter(text)
+    if suffix in (".html", ".htm") or body.lstrip()[:200].lower().startswith(("<!doctype html", "<html")):
+        page = read_page(body)
         if page.is_github_issue:
             return thread_document(thread_from_page(page), source=link or page.url or source)
         doc = parse_markdown("\n\n".join(page.parts), source=link or page.url or source, kind="html")
         doc.title = doc.title or page.title
-        return doc
-    if not text.strip():
+        return _with_front_matter(doc, matter)
+    if not body.strip():
         raise SourceError(f"{path}: the file is empty", hint="import the post-mortem's text")
     kind = "markdown" if suffix in (".md", ".markdown") else "text"
-    doc = parse_markdown(text, source=source, kind=kind)
+    doc = _with_front_matter(parse_markdown(body, source=source, kind=kind), matter)
     if link is None:
         stated = doc.fields.get("source") or doc.fields.get("url")
         if stated and stated.startswith(("http://", "https://")):
             doc.source = stated
+    return doc
+
+
+def _with_front_matter(doc: Document, matter: FrontMatter) -> Document:
+    """The page's front matter under what the document itself says: its title when the text has no
+    top heading, its fields where the text has none of the same name, its tags as the source's tags."""
+    if doc.title is None and matter.fields.get("title"):
+        doc.title = clean_title(matter.fields["title"])
+    for key, value in matter.fields.items():
+        if key != "title":
+            doc.fields.setdefault(key, value)
+    doc.labels = list(dict.fromkeys([*doc.labels, *matter.tags]))
     return doc
 
 

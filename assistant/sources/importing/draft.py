@@ -13,7 +13,9 @@ from typing import Any
 
 from assistant.corpus.labels import DRAFT, ID_PATTERN
 from assistant.corpus.taxonomy import Taxonomy
+from assistant.sources.importing.cause import find_cause
 from assistant.sources.importing.document import Document
+from assistant.sources.importing.fix import immediate_actions
 from assistant.sources.importing.infer import (
     Inference,
     find_components,
@@ -21,9 +23,11 @@ from assistant.sources.importing.infer import (
     find_metrics,
     find_services,
     find_severity,
-    find_started,
     infer_subtype,
 )
+from assistant.sources.importing.sentences import sentences, shorten
+from assistant.sources.importing.started import document_timeline, find_started
+from assistant.sources.importing.timeline import Entry
 
 TODO_TITLE = "TODO: one line naming the incident"
 TODO_SYMPTOMS = "TODO: what the on-call engineer first saw (alert, error, graph)"
@@ -42,17 +46,8 @@ _FOUND_WORDS = re.compile(
     r"failover|failed over|recover\w*)\b",
     re.IGNORECASE,
 )
-_ACTION_WORDS = re.compile(
-    r"\b(mitigat\w*|roll(?:ed)? ?back|revert\w*|restart\w*|scal\w* (?:up|out)|scaled|failover|failed over|"
-    r"disabled|drained|increased|raised|fix\w*|patch\w*|resolved|recover\w*)\b",
-    re.IGNORECASE,
-)
 _CAUSE_WORDS = re.compile(r"\b(caused by|because|due to|root cause|was triggered by|resulted from)\b", re.I)
 _MONITORING = re.compile(r"\b(alert\w*|monitor\w*|dashboard\w*|slo\w*|page\w*|paging|observability)\b", re.I)
-_TIME_PREFIX = re.compile(
-    r"^\s*(?:\d{4}-\d\d-\d\d[ T])?\d{1,2}:\d\d(?::\d\d)?\s*(?:am|pm)?\s*(?:UTC|Z|[A-Z]{2,4})?\s*[-–—:|]*\s*",
-    re.IGNORECASE,
-)
 MAX_LINE = 240
 
 
@@ -64,14 +59,8 @@ class Draft:
     """Fields the document did not give, as JSON paths, with a word on why."""
 
 
-def sentences(text: str) -> list[str]:
-    parts = re.split(r"(?<=[.!?])\s+(?=[A-Z0-9\"“(`])", text.strip())
-    return [p.strip() for p in parts if p.strip()]
-
-
 def _short(text: str) -> str:
-    text = re.sub(r"\s+", " ", text).strip()
-    return text if len(text) <= MAX_LINE else text[: MAX_LINE - 1].rsplit(" ", 1)[0] + "…"
+    return shorten(text, MAX_LINE)
 
 
 def _first_sentence(lines: list[str]) -> str | None:
@@ -82,37 +71,26 @@ def _first_sentence(lines: list[str]) -> str | None:
     return None
 
 
-def _timeline(doc: Document) -> list[dict[str, str] | str]:
+def _timeline(entries: list[Entry]) -> list[dict[str, str] | str]:
+    """The timeline as the label keeps it: ``{"time", "event"}`` per timed entry, list items as text."""
     out: list[dict[str, str] | str] = []
-    for section in doc.sections:
-        if section.key != "timeline":
-            continue
-        for block in section.blocks:
-            if block.kind == "row" and len(block.cells) >= 2:
-                out.append({"time": block.cells[0], "event": " ".join(block.cells[1:]).strip()})
-                continue
-            m = _TIME_PREFIX.match(block.text)
-            if m and m.group(0).strip():
-                out.append({"time": m.group(0).strip(" -–—:|"), "event": block.text[m.end() :].strip()})
-            elif block.kind == "item" and block.text.strip():
-                out.append(block.text.strip())
+    for entry in entries:
+        if entry.clock is not None:
+            out.append({"time": entry.time_text, "event": entry.event})
+        elif entry.item and entry.event.strip():
+            out.append(entry.event.strip())
     return out
 
 
-def _event_text(entry: dict[str, str] | str) -> str:
-    return entry["event"] if isinstance(entry, dict) else _TIME_PREFIX.sub("", entry)
-
-
-def _symptoms(doc: Document, timeline: list[dict[str, str] | str]) -> list[str]:
+def _symptoms(doc: Document, entries: list[Entry]) -> list[str]:
     found: list[str] = []
     for line in doc.lines("detection"):
         found.extend(sentences(line)[:2])
-    for entry in timeline:
-        text = _event_text(entry)
-        if _FOUND_WORDS.search(text):
+    for entry in entries:
+        if _FOUND_WORDS.search(entry.event):
             break
-        if _SYMPTOM_WORDS.search(text):
-            found.append(text)
+        if _SYMPTOM_WORDS.search(entry.event):
+            found.append(entry.event)
     if len(found) < 2:
         for line in doc.lines("impact")[:2]:
             found.extend(s for s in sentences(line)[:1] if _SYMPTOM_WORDS.search(s))
@@ -125,21 +103,11 @@ def _symptoms(doc: Document, timeline: list[dict[str, str] | str]) -> list[str]:
     return out[:6]
 
 
-def _root_cause(doc: Document) -> tuple[str | None, list[str]]:
-    """The first sentence that states the cause, and the rest of the root-cause section."""
-    for key in ("root_cause", "trigger", "five_whys"):
-        lines = doc.lines(key)
-        if key == "five_whys" and lines:
-            lines = lines[-1:]
-        first = _first_sentence(lines)
-        if first:
-            rest = [_short(s) for line in lines for s in sentences(line)]
-            return first, [s for s in rest if s != first]
-    for line in doc.lines("summary"):
-        for sentence in sentences(line):
-            if _CAUSE_WORDS.search(sentence):
-                return _short(sentence), []
-    return None, []
+def _details(doc: Document, cause: str | None) -> list[str]:
+    """The rest of the root-cause section: the sentences the drafted cause does not already hold."""
+    lines = doc.lines("root_cause")
+    rest = [_short(s) for line in lines for s in sentences(line)]
+    return [s for s in dict.fromkeys(rest) if not cause or s.rstrip("…") not in cause]
 
 
 def _items(lines: list[str]) -> list[str]:
@@ -162,32 +130,37 @@ def draft_label(doc: Document, *, taxonomy: Taxonomy, incident_id: str, subtype:
     """The draft label a document gives. ``subtype``: set it instead of inferring it."""
     unfilled: list[str] = []
     full = doc.full_text()
-    timeline = _timeline(doc)
-
-    if subtype is not None:
-        inference = Inference(subtype=subtype, category=taxonomy.category_of(subtype), confidence=1.0)
-    else:
-        inference = infer_subtype(doc, taxonomy)
+    entries = document_timeline(doc)
 
     title = doc.title or _first_sentence(doc.lines("summary"))
     if not title:
         unfilled.append("title: the document has no title or summary")
-    symptoms = _symptoms(doc, timeline)
+    symptoms = _symptoms(doc, entries)
     if not symptoms:
         unfilled.append("symptoms: no detection section or alert/error lines in the timeline")
-    started = find_started(doc)
+    start = find_started(doc)
+    started = start.value
     if not started:
         unfilled.append("timestamp: no date in the document")
-    root_cause, details = _root_cause(doc)
+    elif start.note:
+        unfilled.append(f"timestamp: {start.note}")
+    cause = find_cause(doc)
+    root_cause, details = cause.text, _details(doc, cause.text)
+    if subtype is not None:
+        inference = Inference(subtype=subtype, category=taxonomy.category_of(subtype), confidence=1.0)
+    else:
+        inference = infer_subtype(doc, taxonomy, cause=root_cause)
     if not root_cause:
-        unfilled.append("analysis.root_cause: no root-cause or trigger section")
-    metrics = find_metrics(full)
+        unfilled.append("analysis.root_cause: no sentence of the document states a cause")
+    elif not cause.known:
+        unfilled.append("analysis.root_cause: the document says the cause is unknown; check what it suspects")
+    metrics = find_metrics(doc.prose_text())
     if not metrics:
         unfilled.append("metrics: no 'from X to Y' or 'X → Y' figures in the text")
     context = _context(doc, full, unfilled)
     environment = _environment(doc, full)
     analysis = _analysis(doc, root_cause=root_cause, details=details, components=find_components(full))
-    resolution = _resolution(doc, timeline, unfilled)
+    resolution = _resolution(doc, entries, unfilled)
     metadata = _metadata(doc, inference, given=subtype is not None, unfilled=unfilled)
 
     label: dict[str, Any] = {"id": incident_id, "title": title or TODO_TITLE}
@@ -208,7 +181,7 @@ def draft_label(doc: Document, *, taxonomy: Taxonomy, incident_id: str, subtype:
         label["summary"] = summary
     label["analysis"] = analysis
     label["resolution"] = resolution
-    if timeline:
+    if timeline := _timeline(entries):
         label["timeline"] = timeline
     label["metadata"] = metadata
     return Draft(label=label, inference=inference, unfilled=unfilled)
@@ -263,11 +236,9 @@ def _analysis(
     return analysis
 
 
-def _resolution(doc: Document, timeline: list[dict[str, str] | str], unfilled: list[str]) -> dict[str, Any]:
+def _resolution(doc: Document, entries: list[Entry], unfilled: list[str]) -> dict[str, Any]:
     resolution: dict[str, Any] = {}
-    actions = _items(doc.lines("resolution"))
-    if not actions:
-        actions = [_short(_event_text(e)) for e in timeline if _ACTION_WORDS.search(_event_text(e))][:4]
+    actions, later = immediate_actions(doc, entries)
     if actions:
         resolution["immediate_actions"] = actions
     follow_ups = _items(
@@ -276,8 +247,10 @@ def _resolution(doc: Document, timeline: list[dict[str, str] | str], unfilled: l
             for s in doc.sections
             if s.key == "action_items"
             for b in s.blocks
+            if b.kind in ("row", "item", "para")
         ]
     )
+    follow_ups = list(dict.fromkeys([*later, *follow_ups]))
     fixes = [a for a in follow_ups if not _MONITORING.search(a)]
     monitoring = [a for a in follow_ups if _MONITORING.search(a)]
     if fixes:
@@ -290,7 +263,7 @@ def _resolution(doc: Document, timeline: list[dict[str, str] | str], unfilled: l
     if prevention:
         resolution["prevention"] = prevention
     if not actions:
-        unfilled.append("resolution.immediate_actions: no resolution or mitigation section")
+        unfilled.append("resolution.immediate_actions: no action that restored service in the document")
         resolution["immediate_actions"] = [TODO_ACTIONS]
     return resolution
 
@@ -298,14 +271,20 @@ def _resolution(doc: Document, timeline: list[dict[str, str] | str], unfilled: l
 def _metadata(doc: Document, inference: Inference, *, given: bool, unfilled: list[str]) -> dict[str, Any]:
     """``given``: the subtype was set, not inferred."""
     metadata: dict[str, Any] = {"review": DRAFT}
-    if inference.subtype:
+    if inference.category:
         metadata["category"] = inference.category
+    if inference.subtype:
         metadata["subtype"] = inference.subtype
         if inference.confidence < LOW_CONFIDENCE:
             unfilled.append(
                 f"metadata.subtype: guessed {inference.subtype!r} with low confidence "
                 f"{inference.confidence:.2f}; check it"
             )
+    elif inference.category:
+        unfilled.append(
+            f"metadata.subtype: the category is {inference.category!r} but the text does not say which of "
+            "its subtypes; set it (or use --subtype)"
+        )
     else:
         unfilled.append("metadata.subtype: no taxonomy keywords found; set it (or use --subtype)")
     if severity := find_severity(doc):
@@ -319,4 +298,9 @@ def _metadata(doc: Document, inference: Inference, *, given: bool, unfilled: lis
         "subtype_confidence": inference.confidence,
         "alternatives": [name for name, _ in inference.alternatives],
     }
+    if inference.category and not inference.subtype:
+        metadata["import"]["category_confidence"] = inference.category_confidence
+    if doc.content_hash:
+        # the same document under another name or link has the same hash: what a duplicate check compares
+        metadata["import"]["content_hash"] = doc.content_hash
     return metadata

@@ -39,8 +39,11 @@ ISSUE_SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
 )
+# A comment states the cause only in so many words; a "because" or "due to" in a comment is as often a
+# guess or an aside ("might be due to the upgrade?"), so it stays discussion, weighed by the cause reader.
 _CAUSE = re.compile(
-    r"\b(root cause|caused by|the (?:problem|issue|cause) (?:is|was)|turns out|because|due to|the reason)\b",
+    r"\b(root cause (?:is|was)|caused by|the (?:problem|issue|cause|bug) (?:is|was)|turns out|turned out|"
+    r"the reason (?:is|was))\b",
     re.IGNORECASE,
 )
 _FIX = re.compile(
@@ -135,13 +138,15 @@ def thread_from_page(page: Page) -> Thread:
 def _comment_key(body: str) -> str:
     if _FIX.search(body):
         return "resolution"
-    if _CAUSE.search(body):
+    if _CAUSE.search(body) and not body.rstrip().endswith("?"):
         return "root_cause"
     return "discussion"
 
 
 def thread_document(thread: Thread, *, source: str) -> Document:
-    doc = parse_markdown(thread.body, source=source, kind="github-issue", extra_sections=ISSUE_SECTIONS)
+    doc = parse_markdown(
+        thread.body, source=source, kind="github-issue", extra_sections=ISSUE_SECTIONS, lead="detection"
+    )
     doc.title = thread.title or doc.title
     doc.created_at = thread.created_at
     doc.labels = [
@@ -149,13 +154,10 @@ def thread_document(thread: Thread, *, source: str) -> Document:
         for label in thread.labels
         if label.split("/", 1)[0] not in _GENERIC_LABELS and label not in _GENERIC_LABELS
     ]
-    for section in doc.sections:
-        if section.heading == "" and section.key is None:
-            section.key = "detection"  # the reporter's own words before any heading
     for n, comment in enumerate(thread.comments, start=1):
         if _BOTS.search(comment.author) or not comment.body.strip() or _COMMANDS_ONLY.match(comment.body):
             continue
-        part = parse_markdown(comment.body, source=source, extra_sections=ISSUE_SECTIONS)
+        part = parse_markdown(comment.body, source=source, extra_sections=ISSUE_SECTIONS, lead=None)
         who = f" by {comment.author}" if comment.author else ""
         for section in part.sections:
             if not section.blocks:

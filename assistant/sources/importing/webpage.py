@@ -2,8 +2,9 @@
 so that the Markdown reader does the rest.
 
 Navigation, headers, footers, scripts and forms are dropped; when the page has an ``<article>`` or
-``<main>`` only that is read. On a GitHub issue page each ``markdown-body`` element (the issue, then
-each comment) becomes one part.
+``<main>`` only that is read. A fragment with no ``<body>`` (a static-site generator's source page, the
+HTML under its front matter) is read whole. On a GitHub issue page each ``markdown-body`` element (the
+issue, then each comment) becomes one part.
 """
 
 from __future__ import annotations
@@ -38,11 +39,11 @@ class Page:
 class _Reader(HTMLParser):
     def __init__(self, *, scope: str) -> None:
         super().__init__(convert_charrefs=True)
-        self.scope = scope  # "body", "article" or "markdown-body"
+        self.scope = scope  # "body", "article", "markdown-body" or "fragment" (all of it)
         self.stack: list[tuple[str, bool]] = []  # (tag, opens a captured scope)
         self.skip = 0
-        self.inside = 0
-        self.parts: list[list[str]] = []
+        self.inside = 1 if scope == "fragment" else 0
+        self.parts: list[list[str]] = [[]] if scope == "fragment" else []
         self.title_parts: list[str] = []
         self.in_title = False
         self.meta: dict[str, str] = {}
@@ -106,6 +107,8 @@ class _Reader(HTMLParser):
             self._emit("\n\n")
 
     def _opens_scope(self, tag: str, attr: dict[str, str]) -> bool:
+        if self.scope == "fragment":
+            return False
         if self.scope == "body":
             return tag == "body"
         if self.scope == "article":
@@ -172,8 +175,10 @@ def read_page(html: str) -> Page:
         scope = "markdown-body"
     elif re.search(r"<(article|main)[\s>]", html, re.IGNORECASE):
         scope = "article"
-    else:
+    elif re.search(r"<body[\s>]", html, re.IGNORECASE):
         scope = "body"
+    else:
+        scope = "fragment"
     reader = _Reader(scope=scope)
     reader.feed(html)
     reader.close()

@@ -30,8 +30,9 @@ class _Imported:
 
 
 def _known(folders: list[Path]) -> tuple[set[str], dict[str, _Imported]]:
-    """Ids in use, and the label each source link (a label's first link) went into. Files that do not
-    validate yet (drafts with TODOs) count too."""
+    """Ids in use, and the label each source went into, by its link (a label's first link) and by its
+    content (``hash:<metadata.import.content_hash>``, so a copy under another name or link is known).
+    Files that do not validate yet (drafts with TODOs) count too."""
     ids: set[str] = set()
     by_source: dict[str, _Imported] = {}
     for folder in dict.fromkeys(folders):
@@ -47,6 +48,10 @@ def _known(folders: list[Path]) -> tuple[set[str], dict[str, _Imported]]:
             links = raw.get("links")
             if isinstance(links, list) and links and isinstance(links[0], str):
                 by_source.setdefault(links[0], _Imported(file=str(path), id=ident))
+            meta = raw.get("metadata")
+            imported = meta.get("import") if isinstance(meta, dict) else None
+            if isinstance(imported, dict) and isinstance(imported.get("content_hash"), str):
+                by_source.setdefault("hash:" + imported["content_hash"], _Imported(file=str(path), id=ident))
     return ids, by_source
 
 
@@ -166,7 +171,8 @@ class _Importer:
         except SourceError as exc:
             err_console.print(f"[red]cannot import[/] {exc}", highlight=False)
             return {"source": str(path), "error": str(exc)}
-        previous = self.by_source.get(doc.source)
+        same = self.by_source.get(f"hash:{doc.content_hash}") if doc.content_hash else None
+        previous = self.by_source.get(doc.source) or same
         if previous is not None and not self.force:
             err_console.print(
                 f"[yellow]skipped[/] {path}: already imported as {previous.file} (--force replaces it)",
@@ -205,6 +211,8 @@ class _Importer:
         file.parent.mkdir(parents=True, exist_ok=True)
         file.write_bytes(data)
         self.by_source[doc.source] = _Imported(file=str(file), id=incident_id)
+        if doc.content_hash:
+            self.by_source[f"hash:{doc.content_hash}"] = self.by_source[doc.source]
         info = draft.inference
         return {
             "source": doc.source,

@@ -58,6 +58,11 @@ def test_post_mortem_to_draft_to_review_to_index(env: dict[str, str], settings: 
     # importing the same source again is refused, so a review is never overwritten
     again = run(["labels", "import", str(source), "--link", link], env)
     assert again.returncode == 0 and "already imported as" in again.stderr
+    # so is the same document saved under another name with another link (known by its content)
+    copy = settings.labels_dir.parent / "dns-timeouts-copy.md"
+    copy.write_text(source.read_text().replace("\n", "\r\n"))
+    renamed = run(["labels", "import", str(copy), "--link", "https://example.com/other"], env)
+    assert renamed.returncode == 0 and f"already imported as {draft}" in renamed.stderr
 
     # review: remove the draft marker; now it is indexed and found
     del label["metadata"]["review"]

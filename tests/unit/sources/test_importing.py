@@ -56,7 +56,7 @@ def metrics_of(label: dict[str, Any]) -> dict[str, tuple[str, str]]:
             "kubectl and deployments stalled on cluster prod-eu-2",
             "etcd fsync latency climbed",
             ("api_server_request_latency_p99", ("120 ms", "38 s")),
-            "2026-01-19T00:00:00Z",
+            "2026-01-19T16:03:00Z",  # "On 2026-01-19 between 16:03 and 17:40 UTC"
         ),
         (
             "freeform-thread-pool.txt",
@@ -64,7 +64,7 @@ def metrics_of(label: dict[str, Any]) -> dict[str, tuple[str, str]]:
             "search API returned 503s during the evening peak",
             "blocking HTTP call inside the request thread pool",
             ("p95_latency", ("90 ms", "12 s")),
-            "2026-02-27T00:00:00Z",
+            "2026-02-27",  # a date line and no time zone: the date only
         ),
     ],
 )
@@ -262,12 +262,19 @@ def test_model_fills_gaps_with_grounded_values_and_rejects_invented_ones(tmp_pat
     doc = read_source(_bare(tmp_path))
     draft = draft_label(doc, taxonomy=BUILTIN, incident_id="pm-bare")
     assert draft.label["analysis"]["root_cause"] == TODO_ROOT_CAUSE
+    # the lead paragraph under the title is the document's summary: its symptoms are read, not asked for
+    assert draft.label["symptoms"] == [
+        "Around noon the checkout-api started returning 503 for a quarter of requests."
+    ]
     reply = json.dumps(
         {
             "root_cause": "The payments database connection pool was capped at 20 connections",
             "immediate_actions": ["Raised the connection pool cap back to 100"],
-            "symptoms": ["checkout-api returned 503 for 40% of requests"],  # 40% is not in the source
-            "metrics": [{"name": "pool cap", "before": "100", "after": "20"}],
+            "symptoms": ["checkout-api returned 503 for 40% of requests"],  # not a gap: not taken
+            "metrics": [
+                {"name": "pool cap", "before": "100", "after": "20"},
+                {"name": "failed share", "before": "0", "after": "40%"},  # 40 is not in the source
+            ],
             "subtype": "connection_pool_exhaustion",
         }
     )
@@ -276,8 +283,9 @@ def test_model_fills_gaps_with_grounded_values_and_rejects_invented_ones(tmp_pat
     label = draft.label
     assert label["analysis"]["root_cause"].startswith("The payments database connection pool was capped")
     assert label["resolution"]["immediate_actions"] == ["Raised the connection pool cap back to 100"]
-    assert label["symptoms"] == [TODO_SYMPTOMS]
-    assert any("symptoms rejected: the number 40 is not in the source" in n for n in notes)
+    assert label["symptoms"][0].startswith("Around noon the checkout-api")
+    assert any("1 of the model's metrics rejected: value not in the source" in n for n in notes)
+    assert label["metrics"] == {"baseline": {"pool_cap": "100"}, "degraded": {"pool_cap": "20"}}
     assert label["metadata"]["subtype"] == "connection_pool_exhaustion"
     assert label["metadata"]["import"]["method"] == "structure+model"
     assert "root_cause" in label["metadata"]["import"]["model_fields"]
