@@ -133,6 +133,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(
         Path("data"), description="Local state: caches (tiktoken, exported encoders), bot state."
     )
+    drafts_dir: Path | None = Field(
+        None, description="Where the Slack bot saves post-mortem drafts; default: <data_dir>/drafts."
+    )
 
     # Service (assistant serve)
     api_keys: Annotated[list[str], NoDecode] = Field(

@@ -1,7 +1,9 @@
 """A local stand-in for Slack, for the bot's tests.
 
 ``FakeSlack`` is an HTTP server on 127.0.0.1 that plays the Slack Web API (``/api/<method>``) and the
-``response_url`` webhooks (``/respond/<name>``), and records every call. Messages the bot posts in a
+``response_url`` webhooks (``/respond/<name>``), and records every call. Files go up as on Slack
+(``files.getUploadURLExternal``, the bytes to the URL it gives, ``files.completeUploadExternal``).
+Messages the bot posts in a
 thread (``chat.postMessage``, a stream from ``chat.startStream`` to ``chat.stopStream``) are kept in
 that thread, so ``conversations.replies`` returns them as Slack would; ``chat.update`` edits them, and
 appending to a stream that was stopped fails as on Slack. ``SlackSender`` sends correctly signed (or
@@ -51,6 +53,8 @@ class FakeSlack:
     """Web API method → Slack error code it should fail with."""
     socket_url: str = ""
     """What ``apps.connections.open`` hands out (a ``FakeSocketMode`` URL)."""
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Uploaded files by id: ``filename``, ``title``, ``content`` (bytes), ``channel``, ``thread_ts``."""
 
     def __post_init__(self) -> None:
         self._changed = threading.Condition()
@@ -74,8 +78,13 @@ class FakeSlack:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
                 args: dict[str, Any] = dict(parse_qsl(url.query))
-                args.update(_parse_body(raw, self.headers.get("Content-Type") or ""))
                 name = url.path.removeprefix("/api/").strip("/")
+                if name.startswith(
+                    "upload/"
+                ):  # a file's bytes, sent to the URL files.getUploadURLExternal gave
+                    args["_raw"] = raw
+                else:
+                    args.update(_parse_body(raw, self.headers.get("Content-Type") or ""))
                 status, reply = fake._reply(name, args)
                 fake._record(Call(method=name, args=args, headers=dict(self.headers.items())))
                 data = reply.encode() if isinstance(reply, str) else json.dumps(reply).encode()
@@ -128,6 +137,17 @@ class FakeSlack:
             }
         if name == "apps.connections.open":
             return 200, {"ok": True, "url": self.socket_url}
+        if name == "chat.getPermalink":
+            channel, ts = args.get("channel"), str(args.get("message_ts") or "")
+            return 200, {
+                "ok": True,
+                "permalink": f"https://example.slack.com/archives/{channel}/p{ts.replace('.', '')}",
+            }
+        if name in ("files.getUploadURLExternal", "files.completeUploadExternal") or name.startswith(
+            "upload/"
+        ):
+            with self._changed:
+                return 200, self._upload(name, args)
         if name == "chat.postEphemeral":
             return 200, {"ok": True, "message_ts": self._next_ts()}
         if name in _ASSISTANT_METHODS:
@@ -188,6 +208,31 @@ class FakeSlack:
         message["text"] += _streamed(args)
         message.update({k: args[k] for k in ("blocks", "metadata") if k in args})
         return {"ok": True, "channel": args.get("channel"), "ts": ts, "message": message}
+
+    def _upload(self, name: str, args: dict[str, Any]) -> dict[str, Any] | str:
+        """Slack's three-step upload: ask for a URL, send the bytes there, complete it into a channel."""
+        if name == "files.getUploadURLExternal":
+            if not args.get("filename") or not args.get("length"):
+                return {"ok": False, "error": "invalid_arguments"}
+            file_id = f"F{len(self.files) + 1:06d}"
+            self.files[file_id] = {"filename": args["filename"], "content": None}
+            return {"ok": True, "file_id": file_id, "upload_url": f"{self.base}/upload/{file_id}"}
+        if name.startswith("upload/"):
+            entry = self.files.get(name.removeprefix("upload/"))
+            if entry is None:
+                return {"ok": False, "error": "file_not_found"}
+            entry["content"] = args["_raw"]
+            return "OK - " + str(len(args["_raw"]))
+        listed = json.loads(args.get("files") or "[]")
+        if not listed or any(self.files.get(f.get("id"), {}).get("content") is None for f in listed):
+            return {"ok": False, "error": "file_not_found"}
+        for item in listed:
+            self.files[item["id"]].update(
+                title=item.get("title"), channel=args.get("channel_id"), thread_ts=args.get("thread_ts")
+            )
+        if args.get("thread_ts"):
+            self._keep(args | {"channel": args.get("channel_id")}, text="", files=listed)
+        return {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in listed]}
 
     def message(self, ts: str) -> dict[str, Any]:
         """A message the bot posted, as it stands now."""

@@ -5,7 +5,8 @@ HTML pages; ``github``: issue threads; ``frontmatter``: a page's YAML front matt
 maps it onto the label format: ``cause`` picks the sentence that states the root cause, ``fix`` what
 restored service, ``timeline`` and ``started`` (with ``when`` for dates and zones) when it began in UTC,
 ``classify`` (with the phrases in ``cues``) the taxonomy cell, ``metrics`` the before → after figures,
-``infer`` services, severity and versions. ``model_fill`` optionally asks a model for the fields the
+``infer`` services, severity and versions; ``conversation`` reads a saved Slack thread or an Alertmanager
+alert group. ``model_fill`` optionally asks a model for the fields the
 structure did not give, and checks every answer against the source.
 """
 
@@ -14,7 +15,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from assistant.errors import AssistantError
+from assistant.sources.alerts import AlertmanagerPayload
+from assistant.sources.importing.conversation import (
+    alert_group_document,
+    chat_document,
+    is_alert_group,
+    is_slack_thread,
+    slack_messages,
+)
 from assistant.sources.importing.document import Document, content_hash
 from assistant.sources.importing.frontmatter import FrontMatter, split_front_matter
 from assistant.sources.importing.github import (
@@ -76,7 +87,7 @@ def _document(path: Path, text: str, *, link: str | None) -> Document:
     suffix = path.suffix.lower()
     source = link or str(path)
     if suffix == ".json":
-        return _github_json(path, text, link=link)
+        return _json_source(path, text, link=link)
     matter, body = split_front_matter(text)
     if suffix in (".html", ".htm") or body.lstrip()[:200].lower().startswith(("<!doctype html", "<html")):
         page = read_page(body)
@@ -108,7 +119,8 @@ def _with_front_matter(doc: Document, matter: FrontMatter) -> Document:
     return doc
 
 
-def _github_json(path: Path, text: str, *, link: str | None) -> Document:
+def _json_source(path: Path, text: str, *, link: str | None) -> Document:
+    """A GitHub issue, a saved Slack thread or an Alertmanager alert group, told apart by shape."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -116,11 +128,24 @@ def _github_json(path: Path, text: str, *, link: str | None) -> Document:
             f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
             hint="save the API's answer as it came (gh api repos/OWNER/REPO/issues/N > issue.json)",
         ) from None
+    if is_slack_thread(data):
+        return chat_document(slack_messages(data), source=link or str(path))
+    if is_alert_group(data):
+        try:
+            payload = AlertmanagerPayload.model_validate(data)
+        except ValidationError as exc:
+            where = ".".join(str(p) for p in exc.errors()[0]["loc"])
+            raise SourceError(
+                f"{path}: not an Alertmanager webhook payload ($.{where}: {exc.errors()[0]['msg']})",
+                hint="save the body Alertmanager posts to a webhook receiver (version 4)",
+            ) from None
+        return alert_group_document(payload, source=link or payload.external_url or str(path))
     if not is_issue_json(data):
         raise SourceError(
-            f"{path}: not a GitHub issue (expected an object with title, body and html_url)",
-            hint="save it with `gh api repos/OWNER/REPO/issues/N` or "
-            "`gh issue view N --json title,body,url,createdAt,labels,comments`",
+            f"{path}: not a GitHub issue, a Slack thread or an alert group (expected an issue's title, "
+            "body and html_url, a thread's messages, or Alertmanager's alerts)",
+            hint="save an issue with `gh api repos/OWNER/REPO/issues/N`, a thread with "
+            "`conversations.replies`, or the body Alertmanager posts to a webhook",
         )
     comments = None
     sibling = path.with_name(path.name.removesuffix(".json") + COMMENTS_SUFFIX)

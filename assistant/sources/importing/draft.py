@@ -7,12 +7,17 @@ replaces it). Numbers are only ever copied from the text.
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from assistant.corpus.labels import DRAFT, ID_PATTERN
+from assistant.corpus.loading import parse_label
 from assistant.corpus.taxonomy import Taxonomy
+from assistant.errors import AssistantError
 from assistant.sources.importing.cause import find_cause
 from assistant.sources.importing.document import Document
 from assistant.sources.importing.fix import immediate_actions
@@ -51,12 +56,40 @@ _MONITORING = re.compile(r"\b(alert\w*|monitor\w*|dashboard\w*|slo\w*|page\w*|pa
 MAX_LINE = 240
 
 
+class DraftError(AssistantError):
+    """A draft the label model refuses (a bug in a reader, not in the source)."""
+
+
 @dataclass
 class Draft:
     label: dict[str, Any]
     inference: Inference
     unfilled: list[str] = field(default_factory=list)
     """Fields the document did not give, as JSON paths, with a word on why."""
+
+    def query(self) -> str:
+        """What the incident looked like, as a search for similar ones: title and symptoms."""
+        lines = [self.label.get("title") or "", *self.label.get("symptoms", [])]
+        return "\n".join(x for x in lines if x and not x.startswith("TODO"))
+
+    def link_related(self, incident_ids: Iterable[str]) -> None:
+        """Name the similar past incidents (ids only: their titles would make this label match them)."""
+        if ids := list(dict.fromkeys(i for i in incident_ids if i != self.label.get("id"))):
+            self.label["related_incidents"] = ids
+
+    def save(self, folder: Path, *, taxonomy: Taxonomy) -> Path:
+        """Write the draft to ``folder/<category>/<id>.json`` (``uncategorised`` without a category),
+        after checking the label model accepts it save for its placeholders."""
+        data = (json.dumps(self.label, indent=4, ensure_ascii=False) + "\n").encode()
+        _, problems = parse_label(data, file="draft", taxonomy=taxonomy)
+        if broken := [p for p in problems if "placeholder" not in p.message]:
+            raise DraftError(f"draft is invalid: {broken[0]}", hint="report it with the source attached")
+        file = (
+            folder / (self.label["metadata"].get("category") or "uncategorised") / f"{self.label['id']}.json"
+        )
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_bytes(data)
+        return file
 
 
 def _short(text: str) -> str:
@@ -84,11 +117,14 @@ def _timeline(entries: list[Entry]) -> list[dict[str, str] | str]:
 
 def _symptoms(doc: Document, entries: list[Entry]) -> list[str]:
     found: list[str] = []
-    for line in doc.lines("detection"):
+    detection = doc.lines("detection")
+    for line in detection:
         found.extend(sentences(line)[:2])
     for entry in entries:
         if _FOUND_WORDS.search(entry.event):
             break
+        if any(entry.event in line for line in detection):
+            continue  # the timeline repeating what the detection section says
         if _SYMPTOM_WORDS.search(entry.event):
             found.append(entry.event)
     if len(found) < 2:

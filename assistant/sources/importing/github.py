@@ -135,7 +135,9 @@ def thread_from_page(page: Page) -> Thread:
     )
 
 
-def _comment_key(body: str) -> str:
+def reply_key(body: str) -> str:
+    """Where a reply belongs: ``resolution`` when it says what fixed it, ``root_cause`` when it states
+    (not asks) a cause, else ``discussion``."""
     if _FIX.search(body):
         return "resolution"
     if _CAUSE.search(body) and not body.rstrip().endswith("?"):
@@ -164,7 +166,7 @@ def thread_document(thread: Thread, *, source: str) -> Document:
                 continue
             key = section.key
             if key is None or section.heading == "":
-                key = _comment_key("\n".join(section.lines()))
+                key = reply_key("\n".join(section.lines()))
             doc.sections.append(
                 Section(
                     heading=section.heading or f"comment {n}{who}", level=2, key=key, blocks=section.blocks

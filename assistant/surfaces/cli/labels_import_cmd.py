@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from assistant.corpus.loading import load_labels, parse_label
+from assistant.corpus.loading import load_labels
 from assistant.corpus.taxonomy import Taxonomy, load_taxonomy
 from assistant.corpus.training import FORMATS, ExportFormat, pairs, record, split
 from assistant.diagnosis.prompts import Prompts
 from assistant.errors import AssistantError
 from assistant.llm.chat import ChatModel, create_chat_model
+from assistant.search.results import SimilarResult
 from assistant.settings import Settings
 from assistant.surfaces.cli.output import console, err_console, print_json, settings_with
 
@@ -68,6 +70,22 @@ def _chat_model(settings: Settings, backend: str | None, use_model: bool | None)
     return create_chat_model(name, settings)
 
 
+def _search(settings: Settings, wanted: bool | None) -> Callable[[str], SimilarResult] | None:
+    """The built index's search, for linking similar incidents; None when not wanted, or when no index
+    is built and linking was not asked for (asked for, a missing index is an error saying what to run)."""
+    if wanted is False:
+        return None
+    from assistant.service import Assistant
+
+    try:
+        assistant = Assistant.from_settings(settings)
+    except AssistantError:
+        if wanted:
+            raise
+        return None
+    return lambda text: assistant.similar(text, k=3)
+
+
 def register(app: typer.Typer) -> None:
     """``labels import`` and ``labels export`` on the ``labels`` app."""
     app.command("import")(import_cmd)
@@ -95,6 +113,13 @@ def import_cmd(
     force: Annotated[
         bool, typer.Option(help="Re-import a source already imported, replacing its draft.")
     ] = False,
+    similar: Annotated[
+        bool | None,
+        typer.Option(
+            "--similar/--no-similar",
+            help="Link the most similar past incidents in related_incidents (default: if an index is built).",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Turn post-mortems and issue threads into draft labels, and say what each could not fill."""
@@ -115,6 +140,7 @@ def import_cmd(
         err_console.print("[red]error:[/] --link names the source of one file; give one PATH with it")
         raise typer.Exit(2)
     model = _chat_model(settings, backend, use_model)
+    search = _search(settings, similar)
     ids, by_source = _known([target, settings.labels_dir])
     importer = _Importer(
         target=target,
@@ -126,6 +152,7 @@ def import_cmd(
         prompts=Prompts(settings.prompts_dir) if model else None,
         ids=ids,
         by_source=by_source,
+        similar=search,
     )
     results: list[dict[str, Any]] = []
     for path in files:
@@ -160,6 +187,8 @@ class _Importer:
     prompts: Prompts | None
     ids: set[str]
     by_source: dict[str, _Imported]
+    similar: Callable[[str], SimilarResult] | None = None
+    """Searches the built index for incidents like a draft, to link them (None: no index)."""
 
     def one(self, path: Path) -> dict[str, Any]:
         """Import ``path``; its entry in the results: ``file`` when drafted, ``skipped`` or ``error``."""
@@ -191,7 +220,7 @@ class _Importer:
         return self._draft(doc, path, incident_id)
 
     def _draft(self, doc: Document, path: Path, incident_id: str) -> dict[str, Any]:
-        from assistant.sources.importing.draft import draft_label
+        from assistant.sources.importing.draft import DraftError, draft_label
         from assistant.sources.importing.model_fill import fill
 
         draft = draft_label(doc, taxonomy=self.taxonomy, incident_id=incident_id, subtype=self.subtype)
@@ -200,16 +229,14 @@ class _Importer:
             if self.model and self.prompts
             else []
         )
-        data = (json.dumps(draft.label, indent=4, ensure_ascii=False) + "\n").encode()
-        _, label_problems = parse_label(data, file="draft", taxonomy=self.taxonomy)
-        broken = [p for p in label_problems if "placeholder" not in p.message]
-        if broken:  # the importer wrote something the label model refuses: say so, write nothing
-            err_console.print(f"[red]cannot import[/] {path}: draft is invalid: {broken[0]}", highlight=False)
-            return {"source": doc.source, "error": str(broken[0])}
+        if self.similar is not None and (query := draft.query()):
+            draft.link_related(m.id for m in self.similar(query).matches)
+        try:
+            file = draft.save(self.target, taxonomy=self.taxonomy)
+        except DraftError as exc:  # the importer wrote something the label model refuses: write nothing
+            err_console.print(f"[red]cannot import[/] {path}: {exc}", highlight=False)
+            return {"source": doc.source, "error": str(exc)}
         meta = draft.label["metadata"]
-        file = self.target / (meta.get("category") or "uncategorised") / f"{incident_id}.json"
-        file.parent.mkdir(parents=True, exist_ok=True)
-        file.write_bytes(data)
         self.by_source[doc.source] = _Imported(file=str(file), id=incident_id)
         if doc.content_hash:
             self.by_source[f"hash:{doc.content_hash}"] = self.by_source[doc.source]
@@ -222,6 +249,7 @@ class _Importer:
             "subtype": meta.get("subtype"),
             "confidence": info.confidence,
             "alternatives": [name for name, _ in info.alternatives],
+            "related": draft.label.get("related_incidents", []),
             "unfilled": draft.unfilled,
             "model_fields": meta["import"].get("model_fields", []),
             "notes": notes,
@@ -236,6 +264,8 @@ def _print_drafted(result: dict[str, Any]) -> None:
         f"(confidence {result['confidence']:.2f}{also})",
         highlight=False,
     )
+    if result["related"]:
+        console.print(f"  similar past incidents: {', '.join(result['related'])}", highlight=False)
     for item in result["unfilled"]:
         console.print(f"  could not fill {item}", highlight=False)
     for note in result["notes"]:

@@ -17,6 +17,7 @@ from slack_bolt import App
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk import WebClient
 
+from assistant.corpus.taxonomy import load_taxonomy
 from assistant.errors import AssistantError
 from assistant.service import Assistant
 from assistant.settings import Settings
@@ -25,6 +26,7 @@ from assistant.surfaces.slack.assistant_threads import register_assistant
 from assistant.surfaces.slack.dedupe import EventLog
 from assistant.surfaces.slack.feedback import FeedbackStore
 from assistant.surfaces.slack.handlers import register
+from assistant.surfaces.slack.postmortem import register_postmortem
 
 Mode = Literal["http", "socket"]
 
@@ -108,6 +110,14 @@ def create_slack_app(
     )
     provider: Callable[[], Assistant] = (lambda: assistant) if isinstance(assistant, Assistant) else assistant
     answerer = Answerer(assistant=provider, store=store or FeedbackStore.in_dir(settings.data_dir))
+    # before ``register``'s mention listener, which would answer "@assistant postmortem" as a question
+    register_postmortem(
+        app,
+        assistant=provider,
+        folder=settings.drafts_dir or settings.data_dir / "drafts",
+        taxonomy=load_taxonomy(settings.labels_dir)[0],
+        public_url=settings.public_url,
+    )
     register(
         app,
         answerer=answerer,

@@ -27,11 +27,12 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from assistant.errors import AssistantError
+from assistant.sources.slack_markup import message_text, to_plain
 from assistant.surfaces.slack.answer import Answer, Answerer
 from assistant.surfaces.slack.blocks import answer_message, history_message, notice, section
 from assistant.surfaces.slack.handlers import error_text
 from assistant.surfaces.slack.reply import ThreadReply
-from assistant.surfaces.slack.text import escape, message_text, to_plain
+from assistant.surfaces.slack.text import escape
 from assistant.surfaces.slack.thread import thread_history
 
 log = logging.getLogger(__name__)

@@ -23,11 +23,12 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from assistant.errors import AssistantError, QueryError
+from assistant.sources.slack_markup import message_text, to_plain
 from assistant.surfaces.slack.answer import Answer, Answerer
 from assistant.surfaces.slack.blocks import HELPED, NOT_IT, answer_message, notice
 from assistant.surfaces.slack.dedupe import EventLog
 from assistant.surfaces.slack.feedback import Vote
-from assistant.surfaces.slack.text import clip, escape, message_text, to_plain
+from assistant.surfaces.slack.text import clip, escape
 from assistant.surfaces.slack.thread import is_own, thread_history
 
 log = logging.getLogger(__name__)

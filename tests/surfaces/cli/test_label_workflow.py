@@ -74,6 +74,34 @@ def test_post_mortem_to_draft_to_review_to_index(env: dict[str, str], settings: 
     assert found["matches"][0]["subtype"] == "dns_resolution"
 
 
+def test_a_saved_thread_and_an_alert_group_become_drafts_with_similar_incidents_linked(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    conversations = DATA.parent / "conversations"
+    thread, alerts = conversations / "incident-thread.json", conversations / "alert-group.json"
+    out = tmp_path / "drafts"
+    refused = run(["labels", "import", str(thread), "--out", str(out), "--similar"], env)
+    assert refused.returncode != 0 and "assistant index build" in refused.stderr, "asked for, no index"
+    assert "Traceback" not in refused.stderr
+
+    run(["index", "build"], env)
+    imported = _json(["labels", "import", str(thread), str(alerts), "--out", str(out), "--json"], env)
+    by_name = {Path(r["file"]).name: r for r in imported}
+    from_thread = json.loads(Path(by_name["incident-thread.json"]["file"]).read_text())
+    assert from_thread["related_incidents"][0] == "perf-2025031606", "linked once an index is built"
+    assert by_name["incident-thread.json"]["related"] == from_thread["related_incidents"]
+    assert "batch job" in from_thread["analysis"]["root_cause"]
+    from_alerts = json.loads(Path(by_name["alert-group.json"]["file"]).read_text())
+    assert from_alerts["timestamp"] == "2026-11-30T09:10:00Z"
+    assert from_alerts["links"][0] == "http://alertmanager.example:9093", "the Alertmanager that sent it"
+    assert from_alerts["analysis"]["root_cause"].startswith("TODO")
+
+    again = _json(
+        ["labels", "import", str(thread), "--out", str(tmp_path / "d2"), "--no-similar", "--json"], env
+    )
+    assert "related_incidents" not in json.loads(Path(again[0]["file"]).read_text())
+
+
 def test_a_reviewed_label_needs_a_timestamp(env: dict[str, str], settings: Settings) -> None:
     [imported] = _json(["labels", "import", str(DATA / "github-issue-page.html"), "--json"], env)
     assert any(u.startswith("timestamp") for u in imported["unfilled"])

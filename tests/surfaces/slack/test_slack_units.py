@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from assistant.corpus.facts import IncidentFacts, incident_facts
 from assistant.search.results import Family, History, KnownKind, Match, Occurrence, PassageHit, SeenBefore
 from assistant.settings import Settings
+from assistant.sources.slack_markup import message_text, to_plain
 from assistant.surfaces.cli import app as cli
 from assistant.surfaces.slack.answer import Answer, Card, compose_query
 from assistant.surfaces.slack.app import SlackNotConfigured
@@ -32,8 +33,9 @@ from assistant.surfaces.slack.blocks import (
 from assistant.surfaces.slack.dedupe import EventLog
 from assistant.surfaces.slack.feedback import FeedbackStore
 from assistant.surfaces.slack.handlers import COMMAND, SHORTCUT
+from assistant.surfaces.slack.postmortem import SHORTCUT as DRAFT_SHORTCUT
 from assistant.surfaces.slack.reply import Throttle
-from assistant.surfaces.slack.text import clip, escape, message_text, to_plain
+from assistant.surfaces.slack.text import clip, escape
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -236,7 +238,7 @@ def test_slack_settings_accept_plain_and_prefixed_names(monkeypatch: pytest.Monk
 def test_manifest_matches_the_handlers() -> None:
     manifest = yaml.safe_load((ROOT / "slack" / "manifest.yml").read_text())
     assert [c["command"] for c in manifest["features"]["slash_commands"]] == [COMMAND]
-    assert [s["callback_id"] for s in manifest["features"]["shortcuts"]] == [SHORTCUT]
+    assert [s["callback_id"] for s in manifest["features"]["shortcuts"]] == [SHORTCUT, DRAFT_SHORTCUT]
     assert manifest["settings"]["event_subscriptions"]["bot_events"] == [
         "app_mention",
         "assistant_thread_started",
@@ -247,6 +249,7 @@ def test_manifest_matches_the_handlers() -> None:
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     assert {"app_mentions:read", "chat:write", "commands", "channels:history"} <= scopes
     assert {"assistant:write", "im:history"} <= scopes, "assistant threads: status, prompts, history"
+    assert "files:write" in scopes, "post-mortem drafts are attached to their thread"
     assert manifest["features"]["assistant_view"]["assistant_description"]
 
 
