@@ -33,6 +33,8 @@ from assistant.search.results import History, Match, PassageHit, SimilarResult
 from assistant.search.verdict import Candidate, SubtypeClassifier, VerdictModel, feature_rows
 from assistant.settings import Settings
 from assistant.sources.alerts import query_from_text
+from assistant.sources.feedback_log import FILENAME as FEEDBACK_FILE
+from assistant.sources.feedback_log import FeedbackLog
 from assistant.sources.query_text import check_text, clean_query
 from assistant.tracing import span
 
@@ -106,7 +108,8 @@ class Assistant:
         self._facts: dict[str, IncidentFacts] = {}  # likewise
         self._searches = threading.BoundedSemaphore(settings.search_threads)
         self.verdict_model = VerdictModel.load(settings.verdict_model)
-        self.kinds = KindHistory(index.incidents.values())
+        self.feedback = FeedbackLog(settings.data_dir / FEEDBACK_FILE)
+        self.kinds = KindHistory(index.incidents.values(), confirmed=self.feedback.confirmations)
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, *, encoder: Encoder | None = None) -> Assistant:
@@ -224,7 +227,8 @@ class Assistant:
 
     def history(self, *, days: int = 90, until: datetime | None = None, min_count: int = 2) -> History:
         """The kinds of problem with at least ``min_count`` incidents in the ``days`` before ``until``
-        (default: now), from the labels' timestamps: how often, when, what fixed each, whether it held."""
+        (default: now), from the labels' timestamps and the answers on-call marked helpful: how often, when,
+        what fixed each, whether it held."""
         if days < 1 or min_count < 1:
             raise QueryError(f"days and min_count must be at least 1, got {days} and {min_count}")
         end = until or datetime.now(UTC)

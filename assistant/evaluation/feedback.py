@@ -12,64 +12,10 @@ Votes are grouped by query (whitespace and case folded); the net vote decides:
 from __future__ import annotations
 
 import hashlib
-import json
-import sqlite3
 from collections.abc import Mapping
-from contextlib import closing
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from assistant.evaluation.cases import EvalDataError
-
-FILENAME = "feedback.sqlite3"
-
-
-@dataclass(frozen=True)
-class Vote:
-    query: str
-    matches: list[str]
-    verdict: str
-    user: str
-    vote: str
-    created_at: str
-
-
-def _match_ids(raw: str) -> list[str]:
-    try:
-        items = json.loads(raw)
-    except (TypeError, json.JSONDecodeError):
-        return []
-    if not isinstance(items, list):
-        return []
-    ids = [str(i.get("id")) if isinstance(i, dict) else str(i) for i in items]
-    return [i for i in ids if i and i != "None"]
-
-
-def read_votes(path: Path) -> list[Vote]:
-    """Every row of the ``feedback`` table, oldest first (opened read-only)."""
-    if not path.is_file():
-        raise EvalDataError(
-            f"{path}: no feedback store", hint="votes are recorded by the Slack bot under ASSISTANT_DATA_DIR"
-        )
-    try:
-        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
-            rows = db.execute(
-                "SELECT query, matches, verdict, user, vote, created_at FROM feedback ORDER BY rowid"
-            ).fetchall()
-    except sqlite3.Error as exc:
-        raise EvalDataError(f"{path}: cannot read the feedback table: {exc}") from None
-    return [
-        Vote(
-            query=str(q),
-            matches=_match_ids(m),
-            verdict=str(v),
-            user=str(u),
-            vote=str(vote),
-            created_at=str(c),
-        )
-        for q, m, v, u, vote, c in rows
-    ]
+from assistant.sources.feedback_log import Vote
 
 
 def _key(query: str) -> str:

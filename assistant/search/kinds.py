@@ -3,7 +3,8 @@ and the problem families that recurred over a window (``assistant history``)."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from assistant.corpus.facts import incident_facts
@@ -11,6 +12,15 @@ from assistant.search.manifest import IncidentRecord
 from assistant.search.results import Family, KnownKind, Match, Occurrence
 
 RECENT = 3
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """An answer on-call marked "This helped": the kind of its first match happened again, at ``at``."""
+
+    answer_id: str
+    incident_id: str
+    at: str
 
 
 def started_at(value: str | None) -> datetime | None:
@@ -27,11 +37,18 @@ def started_at(value: str | None) -> datetime | None:
 class KindHistory:
     """Incidents per subtype, when each happened and what fixed it, read once from the index's records."""
 
-    def __init__(self, records: Iterable[IncidentRecord]) -> None:
+    def __init__(
+        self, records: Iterable[IncidentRecord], confirmed: Callable[[], list[Confirmation]] = list
+    ) -> None:
+        """``confirmed``: the feedback's confirmations as they stand (read on each use: votes arrive
+        while the service runs)."""
+        self._confirmed = confirmed
+        self._subtype_of: dict[str, str] = {}
         self._members: dict[str, list[tuple[Occurrence, datetime | None]]] = {}
         self._category: dict[str, str | None] = {}
         for r in records:
             if r.subtype:
+                self._subtype_of[r.id] = r.subtype
                 facts = incident_facts(r.raw)
                 occurrence = Occurrence(
                     id=r.id,
@@ -44,6 +61,15 @@ class KindHistory:
                 self._category[r.subtype] = r.category
         for members in self._members.values():  # newest first, undated last
             members.sort(key=lambda m: m[1] or datetime.min.replace(tzinfo=UTC), reverse=True)
+
+    def _confirmations(self, subtype: str) -> list[datetime]:
+        """When answers about ``subtype`` were marked helpful, newest first."""
+        times = [
+            t
+            for c in self._confirmed()
+            if self._subtype_of.get(c.incident_id) == subtype and (t := started_at(c.at)) is not None
+        ]
+        return sorted(times, reverse=True)
 
     def known_kind(
         self, matches: Sequence[Match], *, exclude: Collection[str] = (), now: datetime | None = None
@@ -59,6 +85,7 @@ class KindHistory:
         same = [m for m in matches if m.subtype == subtype]
         dated = sorted((m for m in same if m.started), key=lambda m: m.started or "", reverse=True)
         latest = next((o.started for o, t in members if t is not None), None)
+        confirmed = self._confirmations(subtype)
         return KnownKind(
             category=self._category.get(subtype),
             subtype=subtype,
@@ -69,15 +96,19 @@ class KindHistory:
             last_30_days=sum(1 for _, t in members if t and now - timedelta(days=30) <= t <= now),
             last_365_days=sum(1 for _, t in members if t and now - timedelta(days=365) <= t <= now),
             recent=[o for o, _ in members[:RECENT]],
+            confirmed=len(confirmed),
+            confirmed_30_days=sum(1 for t in confirmed if now - timedelta(days=30) <= t <= now),
+            last_confirmed=confirmed[0].isoformat(timespec="seconds") if confirmed else None,
         )
 
     def families(self, *, since: datetime, until: datetime, min_count: int = 2) -> list[Family]:
         """The subtypes with at least ``min_count`` incidents that started between ``since`` and
-        ``until``, most incidents first (then the latest first)."""
+        ``until`` (labels and confirmations together), most first (then the latest first)."""
         out = []
         for subtype, members in self._members.items():
             inside = [(o, t) for o, t in members if t is not None and since <= t <= until]
-            if len(inside) < max(1, min_count):
+            confirmed = [t for t in self._confirmations(subtype) if since <= t <= until]
+            if len(inside) + len(confirmed) < max(1, min_count):
                 continue
             out.append(
                 Family(
@@ -85,10 +116,12 @@ class KindHistory:
                     subtype=subtype,
                     incidents=len(inside),
                     total=len(members),
-                    first=inside[-1][0].started,
-                    last=inside[0][0].started,
+                    first=inside[-1][0].started if inside else None,
+                    last=inside[0][0].started if inside else None,
                     occurrences=[o for o, _ in inside],
+                    confirmed=len(confirmed),
+                    last_confirmed=confirmed[0].isoformat(timespec="seconds") if confirmed else None,
                 )
             )
-        out.sort(key=lambda f: f.last or "", reverse=True)
-        return sorted(out, key=lambda f: f.incidents, reverse=True)
+        out.sort(key=lambda f: max(f.last or "", f.last_confirmed or ""), reverse=True)
+        return sorted(out, key=lambda f: f.incidents + f.confirmed, reverse=True)

@@ -84,6 +84,11 @@ class KnownKind(BaseModel):
     recent: list[Occurrence] = Field(
         [], description="The latest incidents of this subtype (up to 3), newest first, with fix and outcome."
     )
+    confirmed: int = Field(
+        0, description='Answers about this subtype on-call marked "This helped": it happened again.'
+    )
+    confirmed_30_days: int = Field(0, description="Of those, marked in the last 30 days.")
+    last_confirmed: str | None = Field(None, description="When the latest of those was marked.")
 
 
 class Family(BaseModel):
@@ -96,6 +101,8 @@ class Family(BaseModel):
     first: str | None = Field(None, description="The earliest start in the window.")
     last: str | None = Field(None, description="The latest start in the window.")
     occurrences: list[Occurrence] = Field(description="The incidents in the window, newest first.")
+    confirmed: int = Field(0, description='Answers about it marked "This helped" in the window.')
+    last_confirmed: str | None = Field(None, description="When the latest of those was marked.")
 
 
 class History(BaseModel):

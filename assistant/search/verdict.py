@@ -211,12 +211,19 @@ class VerdictModel(BaseModel):
 
 
 def _recurrence(kind: KnownKind | None) -> str:
-    """ ", 3 of them in the last 30 days": said when the kind recurred lately."""
-    if kind is None or not kind.last_365_days:
+    """ ", 3 of them in the last 30 days": said when the kind recurred lately, in the labels or as
+    answers about it marked helpful."""
+    if kind is None:
         return ""
+    said = ""
     if kind.last_30_days:
-        return f", {kind.last_30_days} of them in the last 30 days"
-    return f", {kind.last_365_days} of them in the last year"
+        said = f", {kind.last_30_days} of them in the last 30 days"
+    elif kind.last_365_days:
+        said = f", {kind.last_365_days} of them in the last year"
+    if kind.confirmed_30_days:
+        times = "once" if kind.confirmed_30_days == 1 else f"{kind.confirmed_30_days} times"
+        said += f", confirmed again {times} in the last 30 days"
+    return said
 
 
 def _reason(

@@ -12,7 +12,8 @@ import typer
 from assistant.errors import AssistantError
 from assistant.evaluation.cases import EvalDataError, eval_file, load_answers, load_cases, write_jsonl
 from assistant.evaluation.compare import compare, load_run, resolve_run
-from assistant.evaluation.feedback import FILENAME, feedback_cases, read_votes
+from assistant.evaluation.feedback import feedback_cases
+from assistant.sources.feedback_log import FILENAME, read_votes
 from assistant.surfaces.cli.eval_output import check_thresholds, delta_table, finish, import_table, row_table
 from assistant.surfaces.cli.eval_scorer import answer_scorer
 from assistant.surfaces.cli.output import console, err_console, print_json, progress_bar, settings_with

@@ -32,8 +32,9 @@ def register(app: typer.Typer) -> None:
             typer.Option("--index", help="Index folder.", show_default="$ASSISTANT_INDEX_DIR or index"),
         ] = None,
     ) -> None:
-        """Recurring problems: each kind with at least --min incidents in the window, most frequent first,
-        with when each happened, what fixed it and whether that held."""
+        """Recurring problems: each kind with at least --min incidents in the window (labels, and answers
+        about it marked "This helped" in Slack), most frequent first, with when each happened, what fixed
+        it and whether that held."""
         result = load_assistant(index).history(days=days, min_count=min_count, until=until)
         if as_json:
             print(result.model_dump_json(indent=2))
@@ -51,11 +52,12 @@ def render_history(result: History) -> None:
         )
         return
     table = Table(title=f"Recurring problems, {window}", title_justify="left")
-    for column in ("kind", "incidents", "of all", "first", "last"):
+    for column in ("kind", "incidents", "of all", "confirmed", "first", "last"):
         table.add_column(column, justify="left" if column == "kind" else "right")
     for f in result.families:
         kind = f"{f.category or '-'} / {f.subtype}"
-        table.add_row(kind, str(f.incidents), str(f.total), (f.first or "")[:10], (f.last or "")[:10])
+        last = max(f.last or "", f.last_confirmed or "")[:10]
+        table.add_row(kind, str(f.incidents), str(f.total), str(f.confirmed), (f.first or "")[:10], last)
     console.print(table)
     for f in result.families:
         console.print(f"{f.subtype.replace('_', ' ')}:", highlight=False)

@@ -21,8 +21,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from assistant.sources.feedback_log import FILENAME
+
 Vote = Literal["up", "down"]
-FILENAME = "feedback.sqlite3"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS feedback (

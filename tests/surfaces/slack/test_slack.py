@@ -291,6 +291,24 @@ def test_feedback_buttons_land_in_the_store(bot: Bot) -> None:
     assert json.loads(matches)[0]["id"] == "perf-2025031603"
     assert verdict == bot.assistant.similar(ETCD, k=3).seen_before.verdict
 
+    # a "This helped" is the kind happening again: the service sharing the bot's data folder counts it,
+    # re-reading the store when it changes; the two "Not it" votes count for nothing
+    shared = Assistant(settings=bot.settings, index=bot.assistant.index, encoder=bot.assistant.encoder)
+    kind = shared.similar(ETCD, k=3).seen_before.kind
+    assert kind is not None and kind.confirmed == 0
+    click("feedback_up", "U0CAROL", "v4")
+    bot.slack.wait_for("respond/v4")
+    click("feedback_up", "U0DAN", "v5")  # a second person on the same answer: still one recurrence
+    bot.slack.wait_for("respond/v5")
+    kind = shared.similar(ETCD, k=3).seen_before.kind
+    assert kind is not None and (kind.subtype, kind.confirmed, kind.confirmed_30_days) == (
+        "control_plane_bottleneck",
+        1,
+        1,
+    )
+    window = shared.history(days=1, min_count=1).families
+    assert [(f.subtype, f.incidents, f.confirmed) for f in window] == [("control_plane_bottleneck", 0, 1)]
+
 
 @pytest.mark.parametrize(
     ("case", "kwargs"),

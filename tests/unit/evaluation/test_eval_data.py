@@ -10,8 +10,9 @@ import pytest
 
 from assistant.evaluation.cases import EvalDataError, load_answers, load_cases
 from assistant.evaluation.compare import compare, flatten
-from assistant.evaluation.feedback import feedback_cases, read_votes
+from assistant.evaluation.feedback import feedback_cases
 from assistant.evaluation.thresholds import check, load_thresholds, lookup
+from assistant.sources.feedback_log import FeedbackLogError, read_votes
 
 
 def write(path: Path, lines: list[object]) -> Path:
@@ -115,7 +116,7 @@ def test_feedback_becomes_eval_cases(tmp_path: Path) -> None:
 
 
 def test_feedback_store_missing_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(EvalDataError, match="no feedback store"):
+    with pytest.raises(FeedbackLogError, match="no feedback store"):
         read_votes(tmp_path / "none.sqlite3")
 
 

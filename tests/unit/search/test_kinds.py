@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from assistant.search.kinds import KindHistory, started_at
+from assistant.search.kinds import Confirmation, KindHistory, started_at
 from assistant.search.manifest import IncidentRecord
 from assistant.search.results import KnownKind, Match
 from assistant.search.verdict import VerdictModel
@@ -92,3 +92,33 @@ def test_start_times_read_as_instants() -> None:
     assert started_at("2025-11-01T00:00:00+02:00") == datetime(2025, 10, 31, 22, 0, tzinfo=UTC)
     assert started_at("2026-06-02") == datetime(2026, 6, 2, tzinfo=UTC)
     assert started_at("TODO: when") is None and started_at(None) is None
+
+
+def test_answers_marked_helpful_count_as_the_kind_happening_again() -> None:
+    confirmed = [
+        Confirmation(answer_id="a1", incident_id="dns-4", at="2026-06-28T10:00:00+00:00"),
+        Confirmation(answer_id="a2", incident_id="dns-1", at="2026-05-01T10:00:00+00:00"),
+        Confirmation(answer_id="a3", incident_id="db-1", at="2026-06-29T10:00:00+00:00"),
+        Confirmation(answer_id="a4", incident_id="not-in-the-index", at="2026-06-29T10:00:00+00:00"),
+    ]
+    history = KindHistory(RECORDS, confirmed=lambda: confirmed)
+    kind = history.known_kind([match("dns-2", "dns_resolution")], now=NOW)
+    assert kind is not None
+    assert (kind.confirmed, kind.confirmed_30_days) == (2, 1), "by the first match's kind, whenever marked"
+    assert kind.last_confirmed == "2026-06-28T10:00:00+00:00"
+    assert kind.incidents == 5, "confirmations are counted apart from the labels"
+    seen = _reason_for(kind)
+    assert "confirmed again once in the last 30 days" in seen
+
+    # a kind with one label in the window is listed once on-call confirmed it again
+    june = history.families(since=datetime(2026, 6, 15, tzinfo=UTC), until=NOW, min_count=2)
+    by_kind = {f.subtype: f for f in june}
+    assert (by_kind["query_performance"].incidents, by_kind["query_performance"].confirmed) == (1, 1)
+    assert (by_kind["dns_resolution"].incidents, by_kind["dns_resolution"].confirmed) == (1, 1)
+    assert not KindHistory(RECORDS).families(since=datetime(2026, 6, 15, tzinfo=UTC), until=NOW, min_count=2)
+
+
+def _reason_for(kind: KnownKind) -> str:
+    from assistant.search.verdict import _reason
+
+    return _reason("yes", "kind", 90, "dns-2", kind, "t")
