@@ -57,6 +57,22 @@ def test_real_labels_name_their_public_source(labels: dict[str, dict[str, Any]])
     assert set(covered) == set(SUBTYPE_TO_CATEGORY), set(SUBTYPE_TO_CATEGORY) - set(covered)
 
 
+OPERATOR_KINDS = ("postmortem", "status-page")  # an operator's own write-up, not an issue thread
+
+
+def test_the_corpus_holds_operators_incidents_imported_and_reviewed(
+    labels: dict[str, dict[str, Any]],
+) -> None:
+    assert len(labels) >= 420
+    operators = {i: raw for i, raw in labels.items() if raw["metadata"].get("source_kind") in OPERATOR_KINDS}
+    assert len(operators) >= 100 and all(i.startswith(REAL_PREFIX) for i in operators)
+    imported = {i: raw["metadata"] for i, raw in labels.items() if "imported" in raw["metadata"]}
+    assert len(imported) >= 80
+    for incident_id, meta in imported.items():
+        assert meta.get("review") == "reviewed", incident_id
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", meta["imported"]), incident_id
+
+
 def test_label_files_are_named_and_filed_by_id_and_category() -> None:
     for item in load_labels(LABELS).labels:
         path = Path(item.file)
