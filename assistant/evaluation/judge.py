@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from assistant import tracing
 from assistant.diagnosis.prompts import Prompts
 from assistant.errors import BackendUnavailable
 from assistant.llm.chat import JsonSchema
@@ -107,21 +108,41 @@ class OpenAIJudge:
             "temperature": 0,
             "messages": [{"role": "user", "content": prompt}],
         }
+        with tracing.span(f"chat {self.model}", self._attributes) as span:
+            content = self._completion(body, span)
+        return parse_verdict(str(content or ""))
+
+    @property
+    def _attributes(self) -> dict[str, tracing.Attribute]:
+        """The GenAI attributes of the judge's model call, like every other model call's."""
+        return {
+            "gen_ai.operation.name": "chat",
+            "gen_ai.provider.name": "openai",
+            "gen_ai.request.model": self.model,
+            "gen_ai.request.temperature": 0.0,
+            "gen_ai.output.type": "json",
+            "assistant.model.role": "judge",
+        }
+
+    def _completion(self, body: dict[str, Any], span: Any) -> Any:
         try:
             response = self._post(body)
             response.raise_for_status()
             content = response.json()["choices"][0]["message"]["content"]
         except httpx.HTTPError as exc:
+            span.set_attribute("error.type", type(exc).__name__)
             raise BackendUnavailable(
                 f"the judge endpoint {self.url} failed: {exc}",
                 hint="check ASSISTANT_EVAL_JUDGE_BASE_URL / --judge-url, or run without --judge",
             ) from None
-        except (KeyError, IndexError, TypeError, ValueError):
+        except (KeyError, IndexError, TypeError, ValueError) as exc:
+            span.set_attribute("error.type", type(exc).__name__)
             raise BackendUnavailable(
                 f"the judge endpoint {self.url} did not return a chat completion",
                 hint="point --judge-url at an OpenAI-compatible base URL (ending in /v1)",
             ) from None
-        return parse_verdict(str(content or ""))
+        span.set_attribute("assistant.output.chars", len(str(content or "")))
+        return content
 
     def _post(self, body: dict[str, Any]) -> httpx.Response:
         """One chat completion, with the verdict's schema unless the endpoint refused it before."""

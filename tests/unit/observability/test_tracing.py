@@ -130,3 +130,30 @@ def test_a_failing_model_call_says_its_error(seed_dir: Path, tmp_path: Path) -> 
     assert assistant.diagnose(QUERY).fallback_reason  # the extractive answer stands in
     chat = next(s for s in exporter.get_finished_spans() if s.name == "chat fake")
     assert (chat.attributes or {})["error.type"] == "BackendUnavailable"
+
+
+def test_the_judge_is_a_genai_model_call_span(seed_dir: Path, tmp_path: Path) -> None:
+    from assistant.errors import BackendUnavailable
+    from assistant.evaluation.judge import OpenAIJudge
+    from tests.fakes.openai_standin import OpenAIStandin
+
+    settings = assistant_over(seed_dir, tmp_path, otel_endpoint="http://127.0.0.1:9").settings
+    exporter = InMemorySpanExporter()
+    assert tracing.configure(settings, exporter=exporter) is True
+    reply = '{"verdict": "correct", "reason": "names the pool"}'
+    with OpenAIStandin("vllm", reply=reply) as server:
+        verdict = OpenAIJudge(base_url=server.url, model="grader-1").judge(
+            query="q", answer="a", reference="r", in_corpus=True
+        )
+    with OpenAIStandin("ollama", fail=(500, "boom")) as broken:
+        with pytest.raises(BackendUnavailable):
+            OpenAIJudge(base_url=broken.url, model="grader-2").judge(
+                query="q", answer="a", reference="r", in_corpus=True
+            )
+    assert verdict.verdict == "correct"
+    spans = {s.name: s.attributes or {} for s in exporter.get_finished_spans()}
+    ok, failed = spans["chat grader-1"], spans["chat grader-2"]
+    assert ok["gen_ai.operation.name"] == "chat" and ok["gen_ai.request.model"] == "grader-1"
+    assert ok["gen_ai.output.type"] == "json" and ok["assistant.model.role"] == "judge"
+    assert ok["assistant.output.chars"] == len(reply) and "error.type" not in ok
+    assert failed["error.type"] == "HTTPStatusError"
