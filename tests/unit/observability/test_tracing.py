@@ -145,11 +145,10 @@ def test_the_judge_is_a_genai_model_call_span(seed_dir: Path, tmp_path: Path) ->
         verdict = OpenAIJudge(base_url=server.url, model="grader-1").judge(
             query="q", answer="a", reference="r", in_corpus=True
         )
-    with OpenAIStandin("ollama", fail=(500, "boom")) as broken:
-        with pytest.raises(BackendUnavailable):
-            OpenAIJudge(base_url=broken.url, model="grader-2").judge(
-                query="q", answer="a", reference="r", in_corpus=True
-            )
+    with OpenAIStandin("ollama", fail=(500, "boom")) as broken, pytest.raises(BackendUnavailable):
+        OpenAIJudge(base_url=broken.url, model="grader-2").judge(
+            query="q", answer="a", reference="r", in_corpus=True
+        )
     assert verdict.verdict == "correct"
     spans = {s.name: s.attributes or {} for s in exporter.get_finished_spans()}
     ok, failed = spans["chat grader-1"], spans["chat grader-2"]
