@@ -1,10 +1,10 @@
-"""Ask a model for the fields the document's structure did not give, and keep only answers the source
-supports.
+"""Ask a model for every field of a draft, and keep only the answers the source supports.
 
-The model gets the document as quoted data and a JSON schema of the fields wanted. Its answer is read
-leniently, validated against that schema, and then checked: a subtype must be in the taxonomy, every
-number in a value must appear in the source, and most of a text value's words must come from the
-source. What passes fills the gap; what fails is reported and the gap stays for the reviewer.
+The model gets the document as quoted data and a JSON schema of the fields. Its answer is read leniently,
+validated against that schema, and then checked: a subtype must be in the taxonomy, every number in a
+value must appear in the source, and most of a text value's words must come from the source. What passes
+replaces what the structure drafted (the structure's value is kept in ``metadata.import.replaced``, for
+the reviewer to compare); what fails is reported and the structure's value, or the gap, stays.
 """
 
 from __future__ import annotations
@@ -86,16 +86,17 @@ def grounded(value: str, source: str, *, words: set[str]) -> str | None:
     return None
 
 
+FIELDS = ("title", "symptoms", "root_cause", "services", "immediate_actions", "metrics", "subtype")
+
+
 def fill(draft: Draft, doc: Document, *, model: ChatModel, taxonomy: Taxonomy, prompts: Prompts) -> list[str]:
-    """Fill ``draft``'s gaps from the model's answer, in place. Returns notes for the person reviewing."""
-    wanted = gaps(draft)
-    if not wanted:
-        return []
+    """Ask the model for every field; keep each value the source supports, in place. Returns notes for
+    the person reviewing."""
     source = doc.full_text()
     prompt = prompts.render(
         PROMPT,
         document=source[:MAX_DOCUMENT_CHARS],
-        fields=wanted,
+        fields=list(FIELDS),
         subtypes=[(s.name, s.description) for s in taxonomy.subtypes.values()],
     )
     try:
@@ -113,70 +114,85 @@ def fill(draft: Draft, doc: Document, *, model: ChatModel, taxonomy: Taxonomy, p
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         return [f"model answer rejected ({where}: {first['msg']}); drafted from the structure only"]
-    return _apply(draft, answer, wanted=wanted, source=source, taxonomy=taxonomy)
+    return _apply(draft, answer, source=source, taxonomy=taxonomy)
 
 
-def _apply(
-    draft: Draft, answer: ModelFields, *, wanted: list[str], source: str, taxonomy: Taxonomy
-) -> list[str]:
+def _metrics(answer: ModelFields, source: str, notes: list[str]) -> dict[str, Any] | None:
+    ok = [m for m in answer.metrics if m.before in source and m.after in source]
+    if len(ok) < len(answer.metrics):
+        notes.append(
+            f"{len(answer.metrics) - len(ok)} of the model's metrics rejected: value not in the source"
+        )
+    if not ok:
+        return None
+    key = {m.name: re.sub(r"[^a-z0-9%]+", "_", m.name.lower()).strip("_") for m in ok}
+    return {"baseline": {key[m.name]: m.before for m in ok}, "degraded": {key[m.name]: m.after for m in ok}}
+
+
+def _apply(draft: Draft, answer: ModelFields, *, source: str, taxonomy: Taxonomy) -> list[str]:
+    """Every proposal the verifier finds in the source replaces what the structure drafted (which is kept
+    in ``metadata.import.replaced`` for the reviewer); a rejected one leaves the structure's value."""
     label, notes, used = draft.label, [], []
+    replaced: dict[str, Any] = {}
     words = set(_WORD.findall(source.lower()))
+    empty = set(gaps(draft))
+    placeholders = (TODO_TITLE, [TODO_SYMPTOMS], TODO_ROOT_CAUSE, [TODO_ACTIONS])
 
-    def check(name: str, values: list[str]) -> bool:
+    def supported(name: str, values: list[str]) -> bool:
         for value in values:
             if why := grounded(value, source, words=words):
                 notes.append(f"model's {name} rejected: {why}")
                 return False
         return bool(values)
 
-    def done(name: str, prefix: str) -> None:
+    def take(name: str, prefix: str, holder: dict[str, Any], key: str, value: Any) -> None:
+        before = holder.get(key)
+        if before == value:
+            return
+        if before is not None and before not in placeholders and name not in empty:
+            replaced[name] = before
+        holder[key] = value
         used.append(name)
         draft.unfilled[:] = [u for u in draft.unfilled if not u.startswith(prefix)]
 
-    if "title" in wanted and answer.title and check("title", [answer.title]):
-        label["title"] = answer.title.strip()
-        done("title", "title")
-    symptoms = [s.strip() for s in answer.symptoms if s.strip()]
-    if "symptoms" in wanted and check("symptoms", symptoms):
-        label["symptoms"] = symptoms
-        done("symptoms", "symptoms")
-    if "root_cause" in wanted and answer.root_cause and check("root_cause", [answer.root_cause]):
-        label["analysis"]["root_cause"] = answer.root_cause.strip()
-        done("root_cause", "analysis.root_cause")
-    services = [s.strip() for s in answer.services if s.strip()]
-    if "services" in wanted and services:
-        if all(s.lower() in source.lower() for s in services):
-            label.setdefault("context", {})["service"] = services[0]
-            done("services", "context.service")
+    if answer.title and supported("title", [answer.title]):
+        take("title", "title", label, "title", answer.title.strip())
+    symptoms = [x.strip() for x in answer.symptoms if x.strip()]
+    if symptoms and supported("symptoms", symptoms):
+        take("symptoms", "symptoms", label, "symptoms", symptoms)
+    if answer.root_cause and supported("root_cause", [answer.root_cause]):
+        take("root_cause", "analysis.root_cause", label["analysis"], "root_cause", answer.root_cause.strip())
+    services = [x.strip() for x in answer.services if x.strip()]
+    if services:
+        if all(x.lower() in source.lower() for x in services):
+            take("services", "context.service", label.setdefault("context", {}), "service", services[0])
         else:
             notes.append("model's services rejected: a name is not in the source")
-    actions = [a.strip() for a in answer.immediate_actions if a.strip()]
-    if "immediate_actions" in wanted and check("immediate_actions", actions):
-        label["resolution"]["immediate_actions"] = actions
-        done("immediate_actions", "resolution.immediate_actions")
-    if "metrics" in wanted and answer.metrics:
-        ok = [m for m in answer.metrics if m.before in source and m.after in source]
-        if len(ok) < len(answer.metrics):
-            notes.append(
-                f"{len(answer.metrics) - len(ok)} of the model's metrics rejected: value not in the source"
-            )
-        if ok:
-            key = {m.name: re.sub(r"[^a-z0-9%]+", "_", m.name.lower()).strip("_") for m in ok}
-            label["metrics"] = {
-                "baseline": {key[m.name]: m.before for m in ok},
-                "degraded": {key[m.name]: m.after for m in ok},
-            }
-            done("metrics", "metrics")
-    if "subtype" in wanted and answer.subtype:
+    actions = [x.strip() for x in answer.immediate_actions if x.strip()]
+    if actions and supported("immediate_actions", actions):
+        take(
+            "immediate_actions",
+            "resolution.immediate_actions",
+            label["resolution"],
+            "immediate_actions",
+            actions,
+        )
+    if answer.metrics and (metrics := _metrics(answer, source, notes)):
+        take("metrics", "metrics", label, "metrics", metrics)
+    if answer.subtype:
         category = taxonomy.category_of(answer.subtype)
         if category is None:
             notes.append(f"model's subtype {answer.subtype!r} rejected: not in the taxonomy")
         else:
             meta: dict[str, Any] = label["metadata"]
-            meta["category"], meta["subtype"] = category, answer.subtype
-            done("subtype", "metadata.subtype")
-    meta = label["metadata"]["import"]
+            meta["category"] = category
+            take("subtype", "metadata.subtype", meta, "subtype", answer.subtype)
+    if label.get("context") == {}:
+        del label["context"]
+    imported = label["metadata"]["import"]
     if used:
-        meta["method"] = "structure+model"
-        meta["model_fields"] = used
+        imported["method"] = "structure+model"
+        imported["model_fields"] = used
+    if replaced:
+        imported["replaced"] = replaced
     return notes

@@ -312,3 +312,23 @@ def test_model_answers_are_never_taken_on_trust(tmp_path: Path, reply: str, note
     assert any(note in n for n in notes), notes
     assert json.dumps(draft.label["analysis"]) == before
     assert draft.label["metadata"]["import"]["method"] == "structure"
+
+
+def test_model_proposals_the_source_supports_replace_the_structures_and_the_old_value_is_kept(
+    tmp_path: Path,
+) -> None:
+    doc = read_source(_bare(tmp_path))
+    draft = draft_label(doc, taxonomy=BUILTIN, incident_id="pm-bare")
+    drafted_symptoms = list(draft.label["symptoms"])
+    reply = json.dumps(
+        {
+            "symptoms": ["checkout-api started returning 503 for a quarter of requests around noon"],
+            "title": "Checkout outage caused by gremlins in the mainframe",  # mostly not the source's words
+        }
+    )
+    notes = fill(draft, doc, model=FakeChatModel([reply]), taxonomy=BUILTIN, prompts=Prompts())
+    label = draft.label
+    assert label["symptoms"] == ["checkout-api started returning 503 for a quarter of requests around noon"]
+    assert label["metadata"]["import"]["replaced"] == {"symptoms": drafted_symptoms}
+    assert any(n.startswith("model's title rejected") for n in notes)
+    assert "title" not in label["metadata"]["import"]["model_fields"]
