@@ -379,6 +379,23 @@ class SlackSender:
         body = urlencode({"payload": json.dumps({"team": {"id": TEAM}, "api_app_id": "A0001", **payload})})
         return self.post(body.encode(), "application/x-www-form-urlencoded", **kwargs)
 
+    def shortcut(
+        self, callback_id: str, message: dict[str, Any], *, trigger_id: str, response_url: str, channel: str
+    ) -> httpx.Response:
+        """A message shortcut used on ``message`` in ``channel`` by U0ALICE."""
+        return self.interaction(
+            {
+                "type": "message_action",
+                "callback_id": callback_id,
+                "trigger_id": trigger_id,
+                "response_url": response_url,
+                "channel": {"id": channel, "name": "ops"},
+                "user": {"id": "U0ALICE"},
+                "message_ts": message["ts"],
+                "message": message,
+            }
+        )
+
 
 def blocks_text(blocks: list[dict[str, Any]]) -> str:
     """All text in blocks, for asserting what a message says."""

@@ -150,11 +150,10 @@ class Listeners:
         self, ack: Ack, shortcut: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond
     ) -> None:
         ack()
-        message = shortcut.get("message") or {}
-        channel = (shortcut.get("channel") or {}).get("id")
-        if not channel or not message.get("ts"):
-            respond(text="Use “Seen this before?” from a message's menu.", response_type="ephemeral")
+        target = shortcut_target(shortcut, respond, name="Seen this before?")
+        if target is None:
             return
+        channel, message = target
         if is_own(message, bot_user_id=context.bot_user_id, bot_id=context.bot_id):
             respond(
                 text="That is one of my own answers; ask about the original message.",
@@ -190,6 +189,19 @@ class Listeners:
         else:
             reply = "Thanks, noted that it was not it. A label for this incident would teach me next time."
         respond(text=reply, response_type="ephemeral", replace_original=False)
+
+
+def shortcut_target(
+    shortcut: dict[str, Any], respond: Respond, *, name: str
+) -> tuple[str, dict[str, Any]] | None:
+    """The channel and message a message shortcut was used on; None (and a hint to the user) when the
+    payload has neither, as when the shortcut is run from somewhere other than a message's menu."""
+    message = shortcut.get("message") or {}
+    channel = (shortcut.get("channel") or {}).get("id")
+    if not channel or not message.get("ts"):
+        respond(text=f"Use “{name}” from a message's menu.", response_type="ephemeral")
+        return None
+    return str(channel), message
 
 
 def _history(

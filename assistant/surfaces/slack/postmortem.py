@@ -30,6 +30,7 @@ from assistant.sources.importing.conversation import chat_document, slack_messag
 from assistant.sources.importing.draft import Draft, draft_label
 from assistant.sources.slack_markup import to_plain
 from assistant.surfaces.slack.blocks import Block, context, incident_ref, notice, section
+from assistant.surfaces.slack.handlers import shortcut_target
 from assistant.surfaces.slack.text import clip, escape
 from assistant.surfaces.slack.thread import thread_messages
 
@@ -70,11 +71,10 @@ class Drafter:
         self, ack: Ack, shortcut: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond
     ) -> None:
         ack()
-        message = shortcut.get("message") or {}
-        channel = (shortcut.get("channel") or {}).get("id")
-        if not channel or not message.get("ts"):
-            respond(text="Use “Draft a post-mortem” from a message's menu.", response_type="ephemeral")
+        target = shortcut_target(shortcut, respond, name="Draft a post-mortem")
+        if target is None:
             return
+        channel, message = target
         self.reply(client, context, channel=channel, thread_ts=message.get("thread_ts") or message["ts"])
 
     def reply(self, client: WebClient, context: BoltContext, *, channel: str, thread_ts: str) -> None:

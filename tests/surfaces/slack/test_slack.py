@@ -165,23 +165,15 @@ def test_message_shortcut_answers_in_the_messages_thread(bot: Bot) -> None:
             "text": "later message, not context",
         },
     ]
-    response = bot.send.interaction(
-        {
-            "type": "message_action",
-            "callback_id": "seen_before",
-            "trigger_id": "t1",
-            "response_url": bot.slack.response_url("sc1"),
-            "channel": {"id": "C0OPS", "name": "ops"},
-            "user": {"id": "U0ALICE"},
-            "message_ts": asked,
-            "message": {
-                "type": "message",
-                "user": "U0DAN",
-                "ts": asked,
-                "thread_ts": parent,
-                "text": "db connection pool maxed out",
-            },
-        }
+    message = {
+        "type": "message",
+        "user": "U0DAN",
+        "ts": asked,
+        "thread_ts": parent,
+        "text": "db connection pool maxed out",
+    }
+    response = bot.send.shortcut(
+        "seen_before", message, trigger_id="t1", response_url=bot.slack.response_url("sc1"), channel="C0OPS"
     )
     assert response.status_code == 200
     (post,) = bot.slack.wait_for("chat.postMessage")

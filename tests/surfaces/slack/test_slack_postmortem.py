@@ -70,17 +70,12 @@ def test_postmortem_in_a_thread_drafts_it_links_similar_incidents_and_attaches_i
 def test_the_shortcut_drafts_from_any_message_of_the_thread(bot: Bot) -> None:
     messages = _seed_thread(bot)
     reply = messages[2]
-    bot.send.interaction(
-        {
-            "type": "message_action",
-            "callback_id": "postmortem_draft",
-            "trigger_id": "tPm",
-            "response_url": bot.slack.response_url("pm"),
-            "channel": {"id": "C0OPS", "name": "ops"},
-            "user": {"id": "U0ALICE"},
-            "message_ts": reply["ts"],
-            "message": dict(reply, thread_ts=PARENT),
-        }
+    bot.send.shortcut(
+        "postmortem_draft",
+        dict(reply, thread_ts=PARENT),
+        trigger_id="tPm",
+        response_url=bot.slack.response_url("pm"),
+        channel="C0OPS",
     )
     (post,) = bot.slack.wait_for("chat.postMessage")
     bot.drain()
