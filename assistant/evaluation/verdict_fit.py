@@ -1,8 +1,9 @@
 """Fit the seen-before model (``assistant eval fit-verdict``): logistic regression over the verdict
 features of each query's top match, target "the top match is the gold subtype".
 
-Trained on the dev set and leave-one-out queries together; the yes/maybe thresholds are chosen on the dev
-set's rows alone, since first sightings are what the verdict answers. Reported figures are out of fold
+Trained on the dev set and leave-one-out queries together; the yes threshold is chosen on the dev set's
+rows alone, since first sightings are what the verdict answers, and the maybe threshold (below it: "no")
+must keep "no" right on the dev rows and on the leave-one-out rows. Reported figures are out of fold
 only: five folds over the cases, stratified by the target, and the thresholds of each fold are chosen on
 that fold's training part by an inner cross-validation, so no test case influences its own verdict.
 (Folds grouped by gold subtype were tried: holding out whole subtypes made each fold's thresholds so
@@ -110,6 +111,17 @@ def thresholds(p: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return yes, min(maybe, yes)
 
 
+def chosen_thresholds(p: np.ndarray, y: np.ndarray, source: np.ndarray) -> tuple[float, float]:
+    """The yes threshold from the dev rows (first sightings are what "yes" answers); the maybe threshold
+    the lower of the dev rows' and the leave-one-out rows': a "no" must be right on both kinds of query,
+    not only on the few dozen first sightings that fall below it."""
+    on_dev = source == "dev"
+    yes, maybe = thresholds(p[on_dev], y[on_dev])
+    if (~on_dev).any():
+        maybe = min(maybe, thresholds(p[~on_dev], y[~on_dev])[1])
+    return yes, maybe
+
+
 def _verdicts(p: np.ndarray, x: np.ndarray, yes: float, maybe: float) -> list[str]:
     """As ``VerdictModel.verdict``: a top match that contradicts the query is at most a maybe."""
     contradicted = x[:, FIT_FEATURES.index("contradictions")] > 0
@@ -130,8 +142,7 @@ def cross_validate(
     for test in _folds(data.y, folds):
         train = np.setdiff1d(all_rows, test)
         inner = out_of_fold(data, train, folds=folds)
-        on_dev = data.source[train] == "dev"
-        yes, maybe = thresholds(inner[on_dev], data.y[train][on_dev])
+        yes, maybe = chosen_thresholds(inner, data.y[train], data.source[train])
         params = _fit(data.x[train], data.y[train])
         p[test] = _predict(params, data.x[test])
         for i, v in zip(test, _verdicts(p[test], data.x[test], yes, maybe), strict=True):
@@ -158,8 +169,7 @@ def fit(dev: Sequence[DevOutcome], loo: Sequence[DevOutcome], *, encoder: str) -
         raise ValueError("fitting the verdict needs at least 20 cases with both right and wrong top matches")
     report = cross_validate(data, dev, loo)
     oof = out_of_fold(data, np.arange(len(data.y)))
-    on_dev = data.source == "dev"
-    yes, maybe = thresholds(oof[on_dev], data.y[on_dev])
+    yes, maybe = chosen_thresholds(oof, data.y, data.source)
     mean, scale, coef, intercept = _fit(data.x, data.y)
     return VerdictModel(
         encoder=encoder,
