@@ -64,8 +64,11 @@ def test_one_match_per_incident_in_rank_order(real: Assistant) -> None:
 def test_unrelated_query_is_not_seen_before(real: Assistant) -> None:
     related = real.similar("alertmanager notifications silently failing because webhook certificate expired")
     unrelated = real.similar("the marketing site's hero image is blurry on retina iPads")
-    assert unrelated.seen_before.verdict == "no"
-    assert related.seen_before.confidence > unrelated.seen_before.confidence
+    # "no" is kept for what is surely another kind (false "no" <= 10 % out of fold), so an unrelated query
+    # may get "maybe"; it never gets "yes", and is far less likely than a related one
+    assert unrelated.seen_before.verdict != "yes"
+    assert unrelated.seen_before.confidence < real.verdict_model.yes
+    assert related.seen_before.confidence > unrelated.seen_before.confidence + 0.2
 
 
 def test_bad_queries_raise_query_error(real: Assistant) -> None:
