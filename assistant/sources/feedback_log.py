@@ -50,23 +50,26 @@ def _match_ids(raw: str) -> list[str]:
     return [i for i in ids if i and i != "None"]
 
 
-def read_votes(path: Path) -> list[Vote]:
-    """Every row of the ``feedback`` table, oldest first (opened read-only)."""
+def _rows(path: Path, sql: str) -> list[tuple[object, ...]]:
+    """The rows of one query on the store, opened read-only."""
     if not path.is_file():
         raise FeedbackLogError(
             f"{path}: no feedback store", hint="votes are recorded by the Slack bot under ASSISTANT_DATA_DIR"
         )
     try:
         with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
-            rows = db.execute(
-                "SELECT query, matches, verdict, user, vote, created_at FROM feedback ORDER BY rowid"
-            ).fetchall()
+            return list(db.execute(sql).fetchall())
     except sqlite3.Error as exc:
         raise FeedbackLogError(f"{path}: cannot read the feedback table: {exc}") from None
+
+
+def read_votes(path: Path) -> list[Vote]:
+    """Every row of the ``feedback`` table, oldest first."""
+    rows = _rows(path, "SELECT query, matches, verdict, user, vote, created_at FROM feedback ORDER BY rowid")
     return [
         Vote(
             query=str(q),
-            matches=_match_ids(m),
+            matches=_match_ids(str(m)),
             verdict=str(v),
             user=str(u),
             vote=str(vote),
@@ -78,20 +81,18 @@ def read_votes(path: Path) -> list[Vote]:
 
 def confirmations(path: Path) -> list[Confirmation]:
     """One per answer someone marked "This helped" (however many did): its first match and when it was
-    first marked; nothing when there is no store yet."""
-    if not path.is_file():
-        return []
+    first marked; nothing when there is no store yet (or it cannot be read)."""
     try:
-        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
-            rows = db.execute(
-                "SELECT v.answer_id, f.matches, MIN(f.created_at) FROM feedback f "
-                "JOIN votes v ON v.feedback_rowid = f.rowid WHERE f.vote = 'up' GROUP BY v.answer_id"
-            ).fetchall()
-    except sqlite3.Error:
+        rows = _rows(
+            path,
+            "SELECT v.answer_id, f.matches, MIN(f.created_at) FROM feedback f "
+            "JOIN votes v ON v.feedback_rowid = f.rowid WHERE f.vote = 'up' GROUP BY v.answer_id",
+        )
+    except FeedbackLogError:
         return []
     out = []
     for answer_id, matches, created in rows:
-        ids = _match_ids(matches)
+        ids = _match_ids(str(matches))
         if ids:
             out.append(Confirmation(answer_id=str(answer_id), incident_id=ids[0], at=str(created)))
     return out
