@@ -62,14 +62,14 @@ class KindHistory:
         for members in self._members.values():  # newest first, undated last
             members.sort(key=lambda m: m[1] or datetime.min.replace(tzinfo=UTC), reverse=True)
 
-    def _confirmations(self, subtype: str) -> list[datetime]:
-        """When answers about ``subtype`` were marked helpful, newest first."""
-        times = [
-            t
-            for c in self._confirmed()
-            if self._subtype_of.get(c.incident_id) == subtype and (t := started_at(c.at)) is not None
-        ]
-        return sorted(times, reverse=True)
+    def _confirmations(self) -> dict[str, list[datetime]]:
+        """When answers were marked helpful, by the subtype of their first match, newest first."""
+        by_subtype: dict[str, list[datetime]] = {}
+        for c in self._confirmed():
+            subtype = self._subtype_of.get(c.incident_id)
+            if subtype and (t := started_at(c.at)) is not None:
+                by_subtype.setdefault(subtype, []).append(t)
+        return {k: sorted(v, reverse=True) for k, v in by_subtype.items()}
 
     def known_kind(
         self, matches: Sequence[Match], *, exclude: Collection[str] = (), now: datetime | None = None
@@ -85,7 +85,7 @@ class KindHistory:
         same = [m for m in matches if m.subtype == subtype]
         dated = sorted((m for m in same if m.started), key=lambda m: m.started or "", reverse=True)
         latest = next((o.started for o, t in members if t is not None), None)
-        confirmed = self._confirmations(subtype)
+        confirmed = self._confirmations().get(subtype, [])
         return KnownKind(
             category=self._category.get(subtype),
             subtype=subtype,
@@ -105,9 +105,10 @@ class KindHistory:
         """The subtypes with at least ``min_count`` incidents that started between ``since`` and
         ``until`` (labels and confirmations together), most first (then the latest first)."""
         out = []
+        confirmations = self._confirmations()  # read once for every family
         for subtype, members in self._members.items():
             inside = [(o, t) for o, t in members if t is not None and since <= t <= until]
-            confirmed = [t for t in self._confirmations(subtype) if since <= t <= until]
+            confirmed = [t for t in confirmations.get(subtype, []) if since <= t <= until]
             if len(inside) + len(confirmed) < max(1, min_count):
                 continue
             out.append(
